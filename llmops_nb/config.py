@@ -1,0 +1,79 @@
+"""Settings: built-in defaults < `[tool.llmops]` in the nearest pyproject.toml < environment variables.
+
+Environment: LLMOPS_HOME (workspace folder), LLMOPS_CACHE (shared cache for converted models and
+embeddings), LLMOPS_QUIET (no progress bars). The magic's `%config LlmopsMagics.<name>` settings are
+applied on top by the magic itself.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = None  # type: ignore
+
+
+@dataclass
+class Settings:
+    workspace: str = ".llmops"
+    cache: Optional[str] = None
+    quiet: bool = False
+    default_model: str = "smollm2-135m-instruct"
+    default_embedder: str = "all-minilm-l6-v2"
+    device: str = "auto"
+    source: Dict[str, str] = field(default_factory=dict)  # setting -> where it came from
+
+
+def find_pyproject(start: Optional[Path] = None) -> Optional[Path]:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _pyproject_table(path: Optional[Path]) -> Dict[str, Any]:
+    if path is None or tomllib is None:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, ValueError):
+        return {}
+    table = data.get("tool", {}).get("llmops", {})
+    return table if isinstance(table, dict) else {}
+
+
+def load_settings(start: Optional[Path] = None) -> Settings:
+    settings = Settings()
+    known = {f.name for f in fields(Settings)} - {"source"}
+    pyproject = find_pyproject(start)
+    for key, value in _pyproject_table(pyproject).items():
+        key = key.replace("-", "_")
+        if key in known:
+            if key == "workspace" and pyproject is not None and not os.path.isabs(str(value)):
+                value = str(pyproject.parent / str(value))
+            setattr(settings, key, value)
+            settings.source[key] = str(pyproject)
+    env = {
+        "workspace": os.environ.get("LLMOPS_HOME"),
+        "cache": os.environ.get("LLMOPS_CACHE"),
+        "quiet": os.environ.get("LLMOPS_QUIET"),
+    }
+    for key, value in env.items():
+        if value:
+            setattr(settings, key, value if key != "quiet" else value.lower() not in ("0", "false", "no"))
+            settings.source[key] = "environment"
+    return settings
+
+
+def progress_disabled() -> bool:
+    """Progress bars are silent under --quiet/LLMOPS_QUIET and in CI logs."""
+    if os.environ.get("LLMOPS_QUIET", "").lower() not in ("", "0", "false", "no"):
+        return True
+    return bool(os.environ.get("CI"))

@@ -1,0 +1,284 @@
+"""Loading models offline: SmolLM2 from its GGUF (dequantized once, cached as safetensors), the random
+tiny-gpt2 for tests, MiniLM for embeddings, or any local Hugging Face folder."""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from ..errors import InputError, MissingDependencyError, not_found
+from .registry import BUILTINS, SMOLLM2_GGUF
+
+# No model hub is reachable from our machines: never let transformers try (it would hang on timeouts).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_memo: Dict[Tuple, Any] = {}
+
+
+def _quiet_transformers() -> None:
+    """transformers' own progress bars and warnings are noise for our users; ours report progress."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+_memo_lock = threading.Lock()
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependencyError("torch is not installed; run: pip install torch==2.13.0") from None
+    return torch
+
+
+def resolve_device(device: str = "auto") -> Tuple[str, Any]:
+    """('cuda', bfloat16) when a GPU is present and device is auto/cuda, else ('cpu', float32)."""
+    torch = _torch()
+    device = (device or "auto").lower()
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise InputError(f"unknown device '{device}'; use auto, cpu or cuda")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device 'cuda' asked for but no CUDA GPU is visible; use --device cpu or auto")
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return device, dtype
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM ready to generate or fine-tune: the transformers model, its tokenizer and where it runs."""
+
+    name: str
+    model: Any
+    tokenizer: Any
+    device: str
+    dtype: Any
+    path: Optional[Path] = None
+    adapter: Optional[Path] = None
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def __repr__(self) -> str:
+        extra = f", adapter={str(self.adapter)!r}" if self.adapter else ""
+        return (f"LoadedModel({self.name!r}, device={self.device!r}, dtype={str(self.dtype).replace('torch.', '')}, "
+                f"params={self.num_parameters / 1e6:.1f}M{extra})")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def model_cache_dir() -> Path:
+    from ..workspace import workspace
+
+    return workspace().cache_dir / "models"
+
+
+def _smollm2_folder() -> Path:
+    """Dequantize the GGUF once and keep it as safetensors in the cache; later loads read the cache."""
+    spec = BUILTINS["smollm2-135m-instruct"]
+    src = spec.locate()
+    if src is None:
+        raise MissingDependencyError(f"model smollm2-135m-instruct is not installed; run: {spec.install}")
+    gguf = src / SMOLLM2_GGUF
+    key = f"{gguf.stat().st_size:x}"
+    target = model_cache_dir() / f"smollm2-135m-instruct-{key}"
+    if (target / "config.json").exists():
+        return target
+    with _file_lock(target.with_name(target.name + ".lock")):
+        if (target / "config.json").exists():  # another process converted it while we waited
+            return target
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from ..workspace import atomic_dir
+
+        _quiet_transformers()
+        tok = AutoTokenizer.from_pretrained(str(src), gguf_file=SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(str(src), gguf_file=SMOLLM2_GGUF, **_gguf_kwargs())
+        with atomic_dir(target) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
+    return target
+
+
+def _gguf_kwargs() -> dict:
+    try:  # newer transformers make dequantization explicit
+        from transformers import GgufConfig  # type: ignore
+
+        return {"quantization_config": GgufConfig(dequantize=True)}
+    except ImportError:
+        return {}
+
+
+def tiny_gpt2_folder() -> Path:
+    """A randomly initialised 2-layer GPT-2 with a byte-level BPE tokenizer trained on pydoc topics.
+
+    Deterministic (fixed seed, fixed corpus) and cached, so every test process gets the same model.
+    """
+    target = model_cache_dir() / "tiny-gpt2-v1"
+    if (target / "config.json").exists():
+        return target
+    with _file_lock(target.with_name(target.name + ".lock")):
+        if (target / "config.json").exists():
+            return target
+        torch = _torch()
+        from pydoc_data.topics import topics
+        from tokenizers import ByteLevelBPETokenizer
+        from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+        from ..workspace import atomic_dir
+
+        bpe = ByteLevelBPETokenizer()
+        corpus = [topics[k] for k in sorted(topics)]
+        bpe.train_from_iterator(corpus, vocab_size=1024, min_frequency=2, special_tokens=["<|endoftext|>"],
+                                show_progress=False)
+        tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<|endoftext|>",
+                                      eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token="<|endoftext|>")
+        tok.chat_template = (
+            "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+        config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=64, n_layer=2, n_head=2,
+                            bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+        state = torch.random.get_rng_state()
+        torch.manual_seed(0)
+        model = GPT2LMHeadModel(config)
+        torch.random.set_rng_state(state)
+        with atomic_dir(target) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
+    return target
+
+
+def _folder_for(name: str) -> Path:
+    if name == "smollm2-135m-instruct":
+        return _smollm2_folder()
+    if name == "tiny-gpt2":
+        return tiny_gpt2_folder()
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / "config.json").exists():
+        return path
+    from .registry import models as _models
+
+    known = _models().names
+    raise not_found("model", name, known, hint="" if False else
+                    f"use one of {', '.join(known)} or a local Hugging Face model folder")
+
+
+def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fresh: bool = False) -> LoadedModel:
+    """Load a causal LM by built-in name, registered fine-tune name, or local folder.
+
+    Loaded models are shared within a process (pass fresh=True for a private copy, e.g. to train it).
+    """
+    if isinstance(name, LoadedModel):
+        return name
+    from .registry import resolve_registered
+
+    registered = resolve_registered(name)
+    if registered is not None:
+        return registered(device=device, fresh=fresh)
+    dev, dtype = resolve_device(device)
+    key = ("lm", name, dev)
+    if not fresh:
+        with _memo_lock:
+            if key in _memo:
+                return _memo[key]
+    folder = _folder_for(name)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _quiet_transformers()
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype).to(dev)
+    model.eval()
+    loaded = LoadedModel(name=name, model=model, tokenizer=tok, device=dev, dtype=dtype, path=folder)
+    if not fresh:
+        with _memo_lock:
+            _memo[key] = loaded
+    return loaded
+
+
+class Embedder:
+    """A sentence embedder (MiniLM by default) returning L2-normalized float32 vectors."""
+
+    def __init__(self, name: str, model: Any, device: str):
+        self.name = name
+        self.model = model
+        self.device = device
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def encode(self, texts, *, batch_size: int = 64, normalize: bool = True, progress: bool = False):
+        import numpy as np
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=normalize,
+                                 convert_to_numpy=True, show_progress_bar=progress)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.name!r}, dim={self.dim}, device={self.device!r})"
+
+
+def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Embedder:
+    if isinstance(name, Embedder):
+        return name
+    dev, _ = resolve_device(device)
+    key = ("emb", name, dev)
+    with _memo_lock:
+        if key in _memo:
+            return _memo[key]
+    if name in BUILTINS:
+        spec = BUILTINS[name]
+        if spec.kind != "embedding":
+            raise InputError(f"model '{name}' is a {spec.kind} model, not an embedder; use all-minilm-l6-v2")
+        folder = spec.locate()
+        if folder is None:
+            raise MissingDependencyError(f"embedder {name} is not installed; run: {spec.install}")
+    else:
+        folder = Path(name).expanduser()
+        if not folder.is_dir():
+            embedders = [s.name for s in BUILTINS.values() if s.kind == "embedding"]
+            raise not_found("embedder", name, embedders, hint=f"use {', '.join(embedders)} or a local folder")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise MissingDependencyError("sentence-transformers is not installed; run: pip install sentence-transformers") from None
+    _quiet_transformers()
+    model = SentenceTransformer(str(folder), device=dev)
+    emb = Embedder(name, model, dev)
+    with _memo_lock:
+        _memo[key] = emb
+    return emb

@@ -1,0 +1,131 @@
+"""The workspace: one folder holding everything a user makes (database, snapshots, indexes, models)."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional, Union
+
+from ..config import load_settings
+from ..errors import WorkspaceError
+from .db import open_db
+from .files import atomic_copy, atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
+
+DB_NAME = "llmops.db"
+_SUBDIRS = ("datasets", "indexes", "models", "artifacts", "notebooks")
+
+
+class Workspace:
+    """A workspace folder and its database connection (one per process and thread)."""
+
+    def __init__(self, path: Union[str, os.PathLike]):
+        self.path = Path(path).expanduser().resolve()
+        self._local = threading.local()
+        self._prepare()
+        self.db  # open now so a bad workspace fails here, not at first use
+
+    def _prepare(self) -> None:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise WorkspaceError(f"workspace path {p} is a file, not a folder; choose a folder path (e.g. {p.parent / '.llmops'})")
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace folder {p}: {exc.strerror}; choose a writable folder") from None
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise WorkspaceError(f"workspace folder {p} is not writable; choose a writable folder or fix its permissions")
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = open_db(self.path / DB_NAME)
+            self._local.conn, self._local.pid = conn, os.getpid()
+            from ..tracking.runs import reap_crashed_runs
+
+            reap_crashed_runs(conn)
+        return conn
+
+    def dir(self, name: str) -> Path:
+        """A subfolder of the workspace, created on first use."""
+        d = self.path / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    @property
+    def cache_dir(self) -> Path:
+        """Shared cache (LLMOPS_CACHE) if set, else the workspace's own cache folder."""
+        cache = load_settings().cache
+        d = Path(cache).expanduser() if cache else self.path / "cache"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def counts(self) -> Dict[str, int]:
+        out = {}
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for label, table in (("runs", "runs"), ("datasets", "datasets"), ("indexes", "indexes"),
+                             ("prompts", "prompts"), ("models", "registered_models")):
+            if table in tables:
+                out[label] = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return out
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # results protocol -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "counts": self.counts()}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts().items())
+        return f"Workspace({str(self.path)!r}, {counts})"
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        from ..display import html_kv
+
+        return html_kv("Workspace", {"path": str(self.path), **self.counts()})
+
+
+_lock = threading.Lock()
+_current: Optional[Workspace] = None
+_explicit = False
+
+
+def workspace(path: Union[str, os.PathLike, None] = None) -> Workspace:
+    """Return the current workspace, or switch to `path` (created if missing).
+
+    Without `path`: the one set earlier in this process, else LLMOPS_HOME, else `[tool.llmops] workspace`
+    in the nearest pyproject.toml, else ./.llmops.
+    """
+    global _current, _explicit
+    with _lock:
+        if path is not None:
+            new = Workspace(path)
+            if _current is not None and _current.path != new.path:
+                _current.close()
+            _current, _explicit = new, True
+            return new
+        wanted = Path(load_settings().workspace).expanduser().resolve()
+        if _current is None or (not _explicit and _current.path != wanted):
+            _current = Workspace(wanted)
+        return _current
+
+
+def reset_workspace() -> None:
+    """Forget the current workspace (tests, or after changing LLMOPS_HOME)."""
+    global _current, _explicit
+    with _lock:
+        if _current is not None:
+            _current.close()
+        _current, _explicit = None, False
+
+
+__all__ = ["Workspace", "workspace", "reset_workspace", "open_db", "atomic_path", "atomic_dir",
+           "atomic_write_bytes", "atomic_write_text", "atomic_copy"]

@@ -1,0 +1,100 @@
+"""Test isolation: every test gets its own workspace; Jupyter/IPython/HOME caches point at temp folders.
+
+The converted-model cache (LLMOPS_CACHE) is shared across the run (and across runs, via the Makefile's
+.cache/llmops) so SmolLM2 is dequantized once per machine, as users' many workspaces share it too.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_TMP = Path(tempfile.mkdtemp(prefix="llmops-tests-"))
+for var, sub in (("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
+                 ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl"),
+                 ("HF_HOME", "hf"), ("XDG_CACHE_HOME", "xdg-cache")):
+    os.environ[var] = str(_TMP / sub)
+    (_TMP / sub).mkdir(parents=True, exist_ok=True)
+os.environ.setdefault("LLMOPS_CACHE", str(ROOT / ".cache" / "llmops"))
+os.environ["LLMOPS_QUIET"] = "1"
+os.environ.pop("LLMOPS_RUN_ID", None)
+os.environ["HOME"] = str(_TMP / "home")
+(_TMP / "home").mkdir(exist_ok=True)
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    """A fresh, current workspace in a temp folder."""
+    from llmops_nb.workspace import reset_workspace, workspace
+
+    home = tmp_path / "ws"
+    monkeypatch.setenv("LLMOPS_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    reset_workspace()
+    w = workspace()
+    yield w
+    reset_workspace()
+
+
+@pytest.fixture(scope="session")
+def shell():
+    """A real IPython shell with the extension loaded."""
+    from IPython.testing.globalipapp import start_ipython
+
+    ip = start_ipython()
+    ip.run_line_magic("load_ext", "llmops_nb")
+    return ip
+
+
+@pytest.fixture
+def ipy(shell, ws):
+    """run(cell) executes a cell in the real shell and raises what it raised."""
+
+    class Runner:
+        def __init__(self, sh):
+            self.shell = sh
+            self.ns = sh.user_ns
+
+        def run(self, cell: str):
+            res = self.shell.run_cell(cell, store_history=False, silent=False)
+            res.raise_error()
+            return res.result
+
+        def line(self, line: str):
+            return self.shell.run_line_magic("llmops", line)
+
+    return Runner(shell)
+
+
+def cli(*args, env=None, cwd=None, check=None):
+    """Run the real `llmops` console script; returns CompletedProcess."""
+    import subprocess
+
+    exe = Path(sys.executable).with_name("llmops")
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+@pytest.fixture
+def run_cli(ws):
+    def _run(*args, **kw):
+        env = {"LLMOPS_HOME": str(ws.path), **kw.pop("env", {})}
+        return cli(*args, env=env, **kw)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """SmolLM2 loaded once per test run (converted once per machine into LLMOPS_CACHE)."""
+    from llmops_nb.models import load_model
+
+    return load_model("smollm2-135m-instruct")

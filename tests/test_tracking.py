@@ -1,0 +1,192 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import llmops_nb as L
+from llmops_nb.errors import InputError, NotFoundError
+
+
+def test_run_logs_everything(ws, tmp_path):
+    art = tmp_path / "report.txt"
+    art.write_text("hello")
+    with L.start_run("train", params={"lr": 1e-3, "layers": [1, 2]}, tags={"team": "nlp"}, seed=7) as run:
+        for step in range(3):
+            run.log_metric("loss", 1.0 / (step + 1))
+        run.log_metric("acc", 0.5, step=10)
+        dest = run.log_artifact(art)
+        run.set_tag("stage", "dev")
+    art.write_text("changed later")
+    r = L.get_run(run.id)
+    assert r.status == "finished" and r.ended_at >= r.started_at
+    assert r.params == {"layers": [1, 2], "lr": 1e-3, "seed": 7}
+    assert r.metrics == {"acc": 0.5, "loss": pytest.approx(1 / 3)}
+    assert [s for s, _, _ in r.history("loss")] == [0, 1, 2]
+    assert r.tags == {"stage": "dev", "team": "nlp"}
+    assert r.artifacts["report.txt"] == dest and dest.read_text() == "hello", "artifact is a copy in the workspace"
+    assert str(dest).startswith(str(ws.path))
+    env = r.env
+    assert env["seed"] == 7 and env["packages"]["llmops-nb"] == L.__version__
+    assert env["python"].count(".") == 2 and env["device"] in ("cpu", "cuda")
+
+
+def test_failed_and_interrupted_runs(ws):
+    with pytest.raises(ValueError):
+        with L.start_run("boom") as run:
+            raise ValueError("bad data")
+    assert L.get_run(run.id).status == "failed"
+    assert "ValueError: bad data" in L.get_run(run.id).error
+    with pytest.raises(KeyboardInterrupt):
+        with L.start_run("ctrl-c") as run2:
+            raise KeyboardInterrupt
+    assert L.get_run(run2.id).status == "interrupted"
+
+
+def test_record_to_active_run_and_numpy_values(ws):
+    with L.start_run("r") as run:
+        assert L.record("acc", np.float32(0.75)) == np.float32(0.75)
+        L.record("confusion", np.array([[1, 2], [3, 4]]))
+        L.record("label", "ok")
+    r = L.get_run(run.id)
+    assert r.records == {"acc": 0.75, "confusion": [[1, 2], [3, 4]], "label": "ok"}
+    assert r.metrics == {"acc": 0.75}
+
+
+def test_record_without_run_starts_one(ws):
+    L.record("x", 3)
+    table = L.runs()
+    assert len(table) == 1 and table[0]["kind"] == "auto" and table[0]["metrics"] == {"x": 3.0}
+
+
+def test_record_non_serializable_is_a_clear_error(ws):
+    with L.start_run("r") as run:
+        with pytest.raises(InputError, match=r"record\('model'\).*type object.*cannot be stored"):
+            L.record("model", object())
+    assert L.get_run(run.id).records == {}
+
+
+def test_runs_table_and_html_escaping(ws):
+    with L.start_run("<script>alert(1)</script>", params={"p": "<b>"}):
+        pass
+    with L.start_run("second"):
+        pass
+    table = L.runs()
+    assert [r["name"] for r in table] == ["second", "<script>alert(1)</script>"]
+    html = table._repr_html_()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html and "&lt;b&gt;" in html
+    df = table.to_pandas()
+    assert list(df["name"]) == ["second", "<script>alert(1)</script>"]
+    assert len(L.runs(last=1)) == 1
+    with pytest.raises(InputError):
+        L.runs(last=0)
+
+
+def test_get_run_prefix_and_unknown(ws):
+    with L.start_run("a") as run:
+        pass
+    assert L.get_run(run.id[:5]).id == run.id
+    with pytest.raises(NotFoundError, match="did you mean"):
+        L.get_run(run.id[:-1] + ("0" if run.id[-1] != "0" else "1") + "zz")
+
+
+def test_seed_makes_python_numpy_torch_reproducible(ws):
+    import random
+
+    import torch
+
+    def draw():
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    L.seed(123)
+    a = draw()
+    L.seed(123)
+    assert draw() == a
+    L.seed(124)
+    assert draw() != a
+
+
+WRITER = """
+import sys, llmops_nb as L
+run = L.start_run("proc", params={"i": int(sys.argv[1])})
+for k in range(200):
+    run.log_metric("m", k)
+run.end()
+"""
+
+
+def test_eight_processes_log_to_one_workspace(ws, tmp_path):
+    script = tmp_path / "w.py"
+    script.write_text(WRITER)
+    env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+    procs = [subprocess.Popen([sys.executable, str(script), str(i)], env=env, stderr=subprocess.PIPE)
+             for i in range(8)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    n = ws.db.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    assert n == 1600
+    per_run = ws.db.execute("SELECT count(*) FROM metrics GROUP BY run_id").fetchall()
+    assert sorted(r[0] for r in per_run) == [200] * 8
+    assert {r["status"] for r in L.runs()} == {"finished"}
+
+
+KILLED = """
+import sys, llmops_nb as L
+run = L.start_run("doomed")
+print(run.id, flush=True)
+k = 0
+while True:
+    run.log_metric("m", k)
+    print(k, flush=True)
+    k += 1
+"""
+
+
+def test_sigkill_mid_logging_leaves_a_usable_workspace(ws, tmp_path):
+    script = tmp_path / "k.py"
+    script.write_text(KILLED)
+    env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    committed = -1
+    while committed < 300:
+        committed = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    from llmops_nb.workspace import Workspace
+
+    fresh = Workspace(ws.path)  # a new connection, as the next session would open it
+    run = L.get_run(run_id, ws=fresh)
+    assert run.status == "crashed", "a killed run is not left 'running'"
+    steps = [s for s, _, _ in run.history("m")]
+    assert len(steps) >= committed + 1, "every row printed as committed is present"
+    assert steps == list(range(len(steps))), "no gaps or torn rows"
+    assert fresh.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+NOTEBOOK_RECORD = """
+import nbformat
+from nbclient import NotebookClient
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell("import llmops_nb\\nllmops_nb.record('f1', 0.5)")]
+NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+print(nbformat.writes(nb))
+"""
+
+
+def test_record_in_a_notebook_displays_a_machine_readable_output(ws, tmp_path):
+    env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+    out = subprocess.run([sys.executable, "-c", NOTEBOOK_RECORD], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    nb = json.loads(out.stdout)
+    outputs = nb["cells"][0]["outputs"]
+    bundles = [o["data"] for o in outputs if o.get("output_type") == "display_data"]
+    assert bundles and bundles[0]["application/vnd.llmops.record+json"]["name"] == "f1"
+    assert bundles[0]["application/vnd.llmops.record+json"]["value"] == 0.5
+    assert L.runs()[0]["metrics"] == {"f1": 0.5}
