@@ -1,18 +1,70 @@
 """llmops-nb: notebook-native LLMOps for small LLMs.
 
-`%load_ext llmops_nb` registers the `%llmops` magics. The Python API is re-exported here; heavy parts
-(torch, transformers, usearch) load only when first used.
+`%load_ext llmops_nb` registers the `%llmops` magics. The Python API is re-exported here lazily, so
+`import llmops_nb` stays fast and heavy parts (torch, transformers, usearch) load only when first used.
 """
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
 from .errors import InputError, LlmopsError, NotFoundError, WorkspaceError  # noqa: E402
-from .models.loading import load_embedder, load_model  # noqa: E402
-from .models.registry import models  # noqa: E402
 from .seeding import seed  # noqa: E402
 from .tracking.runs import active_run, get_run, record, runs, start_run  # noqa: E402
 from .workspace import workspace  # noqa: E402
+from . import models as _models_pkg  # noqa: E402,F401  (first, so the `models` function below wins the name)
+from .models.registry import models  # noqa: E402
+
+# name -> module that defines it (imported on first access)
+_LAZY = {
+    "load_model": "llmops_nb.models.loading",
+    "load_embedder": "llmops_nb.models.loading",
+    "load_dataset": "llmops_nb.data.datasets",
+    "dataset": "llmops_nb.data.datasets",
+    "datasets": "llmops_nb.data.datasets",
+    "Dataset": "llmops_nb.data.datasets",
+    "curate": "llmops_nb.data.curation",
+    "CurationResult": "llmops_nb.data.curation",
+    "review": "llmops_nb.widgets.review",
+    "build_index": "llmops_nb.index.vector",
+    "load_index": "llmops_nb.index.vector",
+    "indexes": "llmops_nb.index.vector",
+    "search": "llmops_nb.index.vector",
+    "VectorIndex": "llmops_nb.index.vector",
+    "SearchResults": "llmops_nb.index.vector",
+    "retrieve": "llmops_nb.index.retrieval",
+    "explore": "llmops_nb.widgets.explore",
+    "register_prompt": "llmops_nb.models.prompts",
+    "prompts": "llmops_nb.models.prompts",
+    "prompt": "llmops_nb.models.prompts",
+    "generate": "llmops_nb.models.generation",
+    "finetune": "llmops_nb.models.finetune",
+    "export": "llmops_nb.models.finetune",
+    "compare": "llmops_nb.evals.compare",
+    "Comparison": "llmops_nb.evals.compare",
+    "Variant": "llmops_nb.evals.variants",
+    "monitor": "llmops_nb.tracking.monitor",
+    "trace": "llmops_nb.tracking.monitor",
+    "traces": "llmops_nb.tracking.monitor",
+    "run_notebook": "llmops_nb.batch.notebooks",
+    "reproduce": "llmops_nb.batch.notebooks",
+    "sweep": "llmops_nb.batch.sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmops_nb' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def load_ipython_extension(ipython):
@@ -21,5 +73,5 @@ def load_ipython_extension(ipython):
     _load(ipython)
 
 
-__all__ = ["InputError", "LlmopsError", "NotFoundError", "WorkspaceError", "active_run", "get_run", "load_embedder",
-           "load_model", "models", "record", "runs", "seed", "start_run", "workspace"]
+__all__ = ["InputError", "LlmopsError", "NotFoundError", "WorkspaceError", "active_run", "get_run", "record",
+           "models", "runs", "seed", "start_run", "workspace", *_LAZY]

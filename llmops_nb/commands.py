@@ -242,7 +242,13 @@ def _load_commands() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import command_defs  # noqa: F401  (registers every command)
+        import importlib
+        import pkgutil
+
+        from . import cmd
+
+        for info in sorted(pkgutil.iter_modules(cmd.__path__), key=lambda i: (i.name != "core", i.name)):
+            importlib.import_module(f"{cmd.__name__}.{info.name}")
 
 
 __all__ = ["COMMANDS", "Command", "Context", "HelpRequested", "HelpText", "arg", "build_parser", "command",

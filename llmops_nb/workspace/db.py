@@ -34,7 +34,9 @@ def open_db(path: Path) -> sqlite3.Connection:
 
     A file that is not a SQLite database is refused with its name; it is never overwritten.
     """
-    from . import schema  # noqa: F401  (registers the built-in migrations)
+    from .migrations import load_all
+
+    load_all()
 
     path = Path(path)
     existed = path.exists() and path.stat().st_size > 0

@@ -1,7 +1,7 @@
 """Built-in migrations. Never edit an applied one: add a new, later-numbered function."""
 from __future__ import annotations
 
-from .db import migration, run_script
+from ..db import migration, run_script
 
 
 @migration("0001_runs")

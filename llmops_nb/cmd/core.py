@@ -4,7 +4,7 @@ Grouped by the issue area that owns them; later areas append their commands here
 """
 from __future__ import annotations
 
-from .commands import HelpText, arg, command, group, help_text
+from ..commands import HelpText, arg, command, group, help_text
 
 group("run", "show one run")
 
@@ -16,7 +16,7 @@ def _help(ns, ctx):
 
 @command("workspace", "show the workspace, or switch to PATH (created if missing)", arg("path", nargs="?"))
 def _workspace(ns, ctx):
-    from .workspace import workspace
+    from ..workspace import workspace
 
     return workspace(ns.path)
 
@@ -24,7 +24,7 @@ def _workspace(ns, ctx):
 @command("runs", "list runs, newest first", arg("--last", type=int, metavar="N", help="only the N newest"),
          arg("--name", help="only runs with this name"), arg("--status", help="running/finished/failed/crashed"))
 def _runs(ns, ctx):
-    from .tracking import runs
+    from ..tracking import runs
 
     return runs(ns.last, name=ns.name, status=ns.status)
 
@@ -32,13 +32,13 @@ def _runs(ns, ctx):
 @command("run show", "show one run: params, metrics, records, artifacts, environment",
          arg("id", help="run id or a unique prefix of it"))
 def _run_show(ns, ctx):
-    from .tracking import get_run
+    from ..tracking import get_run
 
     return get_run(ns.id)
 
 
 @command("models", "list known models (built-in and fine-tuned) and whether they are installed")
 def _models(ns, ctx):
-    from .models.registry import models
+    from ..models.registry import models
 
     return models()
