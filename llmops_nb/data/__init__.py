@@ -1,1 +1,1 @@
-"""data"""
+"""Datasets: loaders, immutable snapshots with lineage, curation steps."""
