@@ -40,7 +40,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     if result is not None:
         print(_to_json(result) if getattr(ns, "json", False) else str(result))
-    return 0
+    # a result can report failure of the work it describes (a failed notebook run): exit 1
+    return 1 if getattr(result, "failed_work", False) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
