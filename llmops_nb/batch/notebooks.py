@@ -137,13 +137,13 @@ def run_notebook(path: Union[str, os.PathLike], parameters: Optional[Mapping[str
                 progress_bar=progress and not progress_disabled(), request_save_on_cell_execute=True,
                 cwd=str(nb_path.parent), execution_timeout=timeout, start_timeout=120)
         except PapermillExecutionError as exc:
-            status, failed_cell = "failed", exc.cell_index
-            error = f"cell {exc.cell_index} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
+            status, failed_cell = "failed", _user_cell_index(output, failed_only=True)
+            error = f"cell {failed_cell} (execution count {exc.exec_count}): {exc.ename}: {exc.evalue}"
         except KeyboardInterrupt:
             status, error = "interrupted", "KeyboardInterrupt"
         except Exception as exc:  # a dead kernel, a timeout, a missing kernel
             status, error = "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-            failed_cell = _last_executed_cell(output)
+            failed_cell = _user_cell_index(output, failed_only=False)
             if failed_cell is not None:
                 error = f"cell {failed_cell}: {error}"
         finally:
@@ -163,8 +163,14 @@ def run_notebook(path: Union[str, os.PathLike], parameters: Optional[Mapping[str
     return result
 
 
-def _last_executed_cell(output: Path) -> Optional[int]:
-    """Index of the last code cell that started executing in a (partial) output notebook."""
+_ADDED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def _user_cell_index(output: Path, *, failed_only: bool) -> Optional[int]:
+    """Index, in the user's own notebook, of the failed cell (or of the last cell that started).
+
+    papermill adds an injected-parameters cell and error banners; those are not the user's cells.
+    """
     if not output.exists():
         return None
     import nbformat
@@ -173,12 +179,15 @@ def _last_executed_cell(output: Path) -> Optional[int]:
         nb = nbformat.read(str(output), as_version=4)
     except Exception:
         return None
-    last = None
-    for i, cell in enumerate(nb.cells):
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status in ("running", "completed", "failed"):
-            last = i
-    return last
+    found, i = None, -1
+    for cell in nb.cells:
+        if _ADDED_TAGS & set(cell.get("metadata", {}).get("tags") or []):
+            continue
+        i += 1
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if meta.get("status") == "failed" or (not failed_only and meta.get("start_time")):
+            found = i
+    return found
 
 
 @dataclass

@@ -1,0 +1,126 @@
+"""Notebook runs through real kernels (papermill), reproducibility, and sweeps on a real Dask LocalCluster."""
+import json
+import time
+
+import nbformat
+import pytest
+
+import llmops_nb as L
+from llmops_nb.errors import InputError
+
+
+def make_nb(path, params_src, *cells, tag=True):
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(params_src)
+    if tag:
+        p.metadata["tags"] = ["parameters"]
+    nb.cells = [p] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def nb(tmp_path):
+    return make_nb(tmp_path / "train.ipynb", "lr = 0.1\nsteps = 3\nfail = False\nlabel = 'x'",
+                   "import llmops_nb\nassert not fail, 'asked to fail'\nscore = lr * steps",
+                   "llmops_nb.record('score', score)\nllmops_nb.record('label', label)")
+
+
+def test_run_notebook_is_a_tracked_run_with_records_and_output(ws, nb):
+    res = L.run_notebook(nb, {"lr": 0.5, "steps": "4"})
+    assert res.status == "finished" and res.records == {"score": 2.0, "label": "x"}
+    assert res.parameters == {"lr": 0.5, "steps": 4}, "CLI-style strings are coerced to the declared type"
+    run = L.get_run(res.run_id)
+    assert run.kind == "notebook" and run.params == {"lr": 0.5, "steps": 4}
+    assert res.output.exists() and str(res.output).startswith(str(ws.path))
+    out = nbformat.read(str(res.output), as_version=4)
+    mimes = [o["data"] for c in out.cells for o in c.get("outputs", []) if o.get("output_type") == "display_data"]
+    assert any("application/vnd.llmops.record+json" in m for m in mimes), "the output notebook carries the records"
+    assert "output-train.ipynb" in run.artifacts
+
+
+def test_unknown_and_mistyped_parameters_are_refused_before_running(ws, nb):
+    with pytest.raises(InputError, match=r"does not declare parameter 'lrr' \(did you mean 'lr'\?\); valid: lr, steps, fail, label"):
+        L.run_notebook(nb, {"lrr": 1})
+    with pytest.raises(InputError, match=r"parameter 'steps' expects int \(default 3\), got 'many'"):
+        L.run_notebook(nb, {"steps": "many"})
+    assert len(L.runs()) == 0, "nothing ran"
+
+
+def test_missing_notebook_and_missing_parameters_cell(ws, tmp_path, nb):
+    with pytest.raises(InputError, match="no such notebook"):
+        L.run_notebook(tmp_path / "nope.ipynb")
+    untagged = make_nb(tmp_path / "untagged.ipynb", "a = 1", "print(a)", tag=False)
+    with pytest.raises(InputError, match="no cell tagged 'parameters'.*property inspector"):
+        L.run_notebook(untagged)
+
+
+def test_failing_cell_fails_the_run_and_keeps_partial_output(ws, nb):
+    res = L.run_notebook(nb, {"fail": True})
+    assert res.status == "failed" and res.failed_cell == 1
+    assert "AssertionError: asked to fail" in res.error
+    assert L.get_run(res.run_id).status == "failed"
+    assert res.output.exists()
+
+
+def test_kernel_death_marks_run_failed_with_last_cell(ws, tmp_path):
+    nbp = make_nb(tmp_path / "die.ipynb", "x = 1", "import llmops_nb\nllmops_nb.record('before', 1)",
+                  "import os\nos._exit(1)", "print('never')")
+    res = L.run_notebook(nbp, timeout=60)
+    assert res.status == "failed"
+    assert res.failed_cell == 2 and "cell 2" in res.error
+    assert res.records == {"before": 1}, "what the notebook recorded before dying is kept"
+    assert res.output.exists(), "the partial output notebook is kept"
+
+
+def test_reproduce_reports_changed_values(ws, tmp_path, nb):
+    first = L.run_notebook(nb, {"lr": 0.2})
+    rep = L.reproduce(first.run_id)
+    assert rep.reproducible and rep.changed == {} and rep.same == ["label", "score"]
+    noisy = make_nb(tmp_path / "noisy.ipynb", "seed = None",
+                    "import random, llmops_nb\nif seed is not None: llmops_nb.seed(seed)\n"
+                    "llmops_nb.record('draw', random.random())")
+    a = L.run_notebook(noisy)
+    rep = L.reproduce(a.run_id)
+    assert not rep.reproducible and "draw" in rep.changed
+    b = L.run_notebook(noisy, {"seed": 3})
+    assert L.reproduce(b.run_id).reproducible
+
+
+def test_sweep_on_a_local_dask_cluster(ws, nb):
+    t = time.time()
+    sw = L.sweep(nb, {"lr": [0.1, 0.3], "fail": [False, True]}, workers=2, metric="score")
+    assert len(sw.results) == 4
+    statuses = {(r["params"]["lr"], r["params"]["fail"]): r["status"] for r in sw.results}
+    assert statuses == {(0.1, False): "finished", (0.3, False): "finished", (0.1, True): "failed", (0.3, True): "failed"}
+    assert sw.best["params"]["lr"] == 0.3 and sw.best["records"]["score"] == pytest.approx(0.9)
+    html = sw._repr_html_()
+    assert "★" in html and sw.best["run_id"] in html
+    children = [r for r in L.runs(kind="notebook")]
+    assert len(children) == 4
+    parent = L.get_run(sw.sweep_id)
+    assert parent.kind == "sweep" and parent.tags["best_run"] == sw.best["run_id"]
+    db = ws.db
+    assert {r[0] for r in db.execute("SELECT parent_id FROM runs WHERE kind='notebook'")} == {sw.sweep_id}
+    assert time.time() - t < 180
+
+
+def test_unreachable_scheduler_fails_fast(ws, nb):
+    t = time.time()
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        L.sweep(nb, {"lr": [0.1]}, scheduler="tcp://127.0.0.1:9")
+    assert time.time() - t < 30
+
+
+def test_nb_commands_cli_and_magic(run_cli, ipy, nb):
+    p = run_cli("nb", "run", str(nb), "-p", "lr", "0.25", "--json", "-q", check=0)
+    data = json.loads(p.stdout)
+    assert data["status"] == "finished" and data["records"]["score"] == 0.75
+    p = run_cli("nb", "run", str(nb), "-p", "fail", "true", "-q", check=1)
+    assert "asked to fail" in p.stdout
+    p = run_cli("nb", "run", str(nb), "-p", "nope", "1", check=2)
+    assert "valid: lr, steps, fail, label" in p.stderr
+    ipy.run(f"path = {str(nb)!r}")
+    res = ipy.run("%llmops nb run {path} -p steps 10 -q -o r")
+    assert res.ok and ipy.ns["r"].records["score"] == pytest.approx(1.0)
