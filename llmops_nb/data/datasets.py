@@ -192,6 +192,10 @@ class _SnapshotWriter:
                 seen.update(dict.fromkeys(r))
             self.columns = list(seen)
             table = pa.Table.from_pylist([_clean(r, self.columns) for r in rows])
+            if any(pa.types.is_null(f.type) for f in table.schema):
+                # a column empty in the first batch (e.g. _flags) would reject values later: store it as text
+                table = table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                                              for f in table.schema]))
             self.schema = table.schema
             self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
         else:

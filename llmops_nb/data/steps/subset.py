@@ -1,0 +1,120 @@
+"""`filter` (a predicate or a pandas query) and `sample` (a seeded subset); `split_records` for train/eval splits."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, Union
+
+import numpy as np
+
+from ...errors import InputError
+from . import StepContext, step
+
+_FILTER_BATCH = 4096
+DERIVED = {"n_words": lambda t: len(t.split()), "n_chars": len}
+
+
+def _frame(batch: List[dict]):
+    import pandas as pd
+
+    df = pd.DataFrame(batch)
+    texts = df["text"].astype(str)
+    df["n_words"] = texts.str.split().str.len()
+    df["n_chars"] = texts.str.len()
+    return df
+
+
+def query_mask(batch: List[dict], expr: str) -> np.ndarray:
+    """Boolean mask of `expr` (pandas query syntax) over a batch of records, plus n_words/n_chars columns."""
+    df = _frame(batch)
+    cols = ", ".join(map(str, df.columns))
+    try:
+        mask = df.eval(expr, engine="python")
+    except SyntaxError as exc:
+        raise InputError(f"filter '{expr}' does not parse ({exc.msg}); write a pandas query over columns: {cols}") from None
+    except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad user expression
+        if type(exc).__name__ == "UndefinedVariableError" or isinstance(exc, (NameError, KeyError)):
+            raise InputError(f"filter '{expr}': {exc}; columns: {cols}") from None
+        raise InputError(f"filter '{expr}' failed ({type(exc).__name__}: {exc}); columns: {cols}") from None
+    if not hasattr(mask, "dtype") or mask.dtype != bool:
+        try:
+            mask = mask.astype(bool) if getattr(mask, "dtype", None) is not None and mask.dtype.kind in "biu" else None
+        except Exception:  # noqa: BLE001
+            mask = None
+        if mask is None:
+            raise InputError(f"filter '{expr}' must give True/False per record (e.g. \"n_words > 20\"); columns: {cols}")
+    return np.asarray(mask, dtype=bool)
+
+
+@step("filter", primary="expr")
+def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str, Callable[[dict], Any]],
+                   reason: str = "filter") -> Iterator[dict]:
+    """Keep records for which `expr` holds: a callable `record -> bool`, or a pandas query string over the
+    record's fields plus `n_words` and `n_chars`, e.g. "n_words >= 20 and not text.str.contains('TODO')".
+    A query that does not parse is an InputError listing the columns."""
+    if callable(expr):
+        label = getattr(expr, "__name__", "predicate")
+        for rec in records:
+            if expr(rec):
+                yield rec
+            else:
+                ctx.remove(rec, reason, predicate=label)
+        return
+    if not isinstance(expr, str) or not expr.strip():
+        raise InputError("filter needs a pandas query string or a callable, e.g. filter:'n_words > 20'")
+    batch: List[dict] = []
+
+    def flush():
+        mask = query_mask(batch, expr)
+        for rec, ok in zip(batch, mask):
+            if ok:
+                yield rec
+            else:
+                ctx.remove(rec, reason, query=expr)
+        batch.clear()
+
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= _FILTER_BATCH:
+            yield from flush()
+    if batch:
+        yield from flush()
+
+
+def _count(records) -> int:
+    if hasattr(records, "__len__"):
+        return len(records)
+    return sum(1 for _ in records)
+
+
+@step("sample", multipass=True, primary="n")
+def sample(records: Iterable[dict], ctx: StepContext, *, n: Optional[int] = None, fraction: Optional[float] = None,
+           seed: int = 0) -> Iterator[dict]:
+    """Keep a seeded random subset of `n` records (or `fraction` of them), in their original order."""
+    if (n is None) == (fraction is None):
+        raise InputError("sample needs exactly one of n (a count) or fraction (0-1)")
+    total = _count(records)
+    k = int(n) if n is not None else int(round(float(fraction) * total))
+    if k < 0 or (fraction is not None and not 0 <= float(fraction) <= 1):
+        raise InputError(f"sample size must be >= 0 and fraction in [0, 1] (got n={n}, fraction={fraction})")
+    chosen = set(np.random.default_rng(seed).choice(total, size=min(k, total), replace=False).tolist())
+    ctx.metrics.update(sampled=len(chosen), of=total)
+    for i, rec in enumerate(records):
+        if i in chosen:
+            yield rec
+        else:
+            ctx.remove(rec, "not_sampled", seed=seed)
+
+
+def split_assignment(n: int, *, eval_fraction: Optional[float] = 0.1, eval_size: Optional[int] = None,
+                     seed: int = 0) -> np.ndarray:
+    """Boolean mask of length n: True for the eval side. Exactly round(n * eval_fraction) (or eval_size)
+    records, chosen by a seeded permutation, so the same seed gives the same split."""
+    if eval_size is None:
+        if eval_fraction is None or not 0 < float(eval_fraction) < 1:
+            raise InputError(f"eval_fraction must be between 0 and 1 (got {eval_fraction}); or give eval_size")
+        eval_size = max(1, int(round(n * float(eval_fraction))))
+    if not 0 < eval_size < n:
+        raise InputError(f"cannot split {n} records into train and eval with eval size {eval_size}; "
+                         "both sides need at least one record")
+    mask = np.zeros(n, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(n)[:eval_size]] = True
+    return mask
