@@ -10,11 +10,9 @@ shingles of a batch are one (num_perm x shingles) multiply-add whose per-documen
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -23,17 +21,24 @@ from ...errors import InputError
 from . import StepContext, step
 
 _WORD = re.compile(r"\w+")
-_ASCII_SPLIT = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~"})
+_WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_"
+_ASCII_SPLIT = {c: " " for c in range(128) if c not in _WORD_BYTES}
+_IS_WORD = np.zeros(256, dtype=bool)
+_IS_WORD[np.frombuffer(_WORD_BYTES, dtype=np.uint8)] = True
+_IS_WORD[128:] = True  # UTF-8 bytes of non-ASCII words (non-ASCII text is re-joined from regex words first)
+_P = np.uint64(0x100000001B3)  # odd: invertible mod 2^64
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
 _U64 = np.uint64
 _MAX64 = np.iinfo(np.uint64).max
-_CHUNK = 1 << 15  # shingles hashed per numpy block: num_perm x 32768 x 8 bytes ~ 29 MB at 112 permutations
-_BATCH_WORDS = 1 << 15
+_CHUNK = 1 << 16  # shingles hashed per numpy block: num_perm x 65536 x 8 bytes ~ 59 MB at 112 permutations
+_BATCH_CHARS = 1 << 18  # text per batch: ~40k words, ~35k shingles
 _SET_BUDGET = 16_000_000  # shingle hashes (8 bytes each) kept for exact verification; beyond this the
 #                          candidates' shingles are rebuilt in a second pass over the texts
 
 
 def words(text: str) -> List[str]:
-    """Lower-cased word tokens (letters, digits, underscore); punctuation and spacing do not count."""
+    """Lower-cased word tokens (letters, digits, underscore); punctuation and spacing do not count.
+    (MinHasher tokenizes the same way, on bytes, without making these strings.)"""
     text = text.lower()
     if text.isascii():
         return text.translate(_ASCII_SPLIT).split()  # 2-3x faster than the regex, same tokens for ASCII
@@ -62,33 +67,56 @@ class MinHasher:
         self.a = (rng.integers(0, _MAX64, num_perm, dtype=np.uint64, endpoint=True) | _U64(1))[:, None]
         self.b = rng.integers(0, _MAX64, num_perm, dtype=np.uint64, endpoint=True)[:, None]
         self.mult = rng.integers(0, _MAX64, ngram, dtype=np.uint64, endpoint=True) | _U64(1)
-        self._cache: Dict[str, int] = {}
+        self._pow = self._pow_inv = np.zeros(0, dtype=np.uint64)
+        self._buf = np.empty((num_perm, 0), dtype=np.uint64)
 
     # ---- hashing -------------------------------------------------------------------------
-    def _hash_words(self, flat: List[str]) -> np.ndarray:
-        """Stable 64-bit hash of each word (blake2b, cached per distinct word; factorized in C first)."""
-        if not flat:
-            return np.zeros(0, dtype=np.uint64)
-        import pandas as pd
+    def _powers(self, n: int) -> Tuple[np.ndarray, np.ndarray]:
+        """P^i and P^-i (mod 2^64) for i < n, grown on demand and reused across batches."""
+        if len(self._pow) < n:
+            m = max(n, 2 * len(self._pow), 1 << 16)
+            pw = np.empty(m, dtype=np.uint64)
+            pw[0] = 1
+            pw[1:] = np.cumprod(np.full(m - 1, _P, dtype=np.uint64))
+            pi = np.empty(m, dtype=np.uint64)
+            pi[0] = 1
+            pi[1:] = np.cumprod(np.full(m - 1, _P_INV, dtype=np.uint64))
+            self._pow, self._pow_inv = pw, pi
+        return self._pow[:n], self._pow_inv[:n]
 
-        codes, uniq = pd.factorize(np.array(flat, dtype=object), sort=False)
-        cache = self._cache
-        if len(cache) > 2_000_000:
-            cache.clear()
-        vals = []
-        for w in uniq.tolist():
-            h = cache.get(w)
-            if h is None:
-                h = cache[w] = int.from_bytes(hashlib.blake2b(w.encode("utf-8", "surrogatepass"),
-                                                              digest_size=8).digest(), "little")
-            vals.append(h)
-        return np.array(vals, dtype=np.uint64)[codes]
+    def _word_hashes(self, texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """(64-bit hash of every word of every text, words per text) for a batch, on bytes with numpy.
 
-    def _shingles(self, word_lists: Sequence[List[str]]) -> Tuple[np.ndarray, np.ndarray]:
-        """(shingle hashes, owning document index) for a batch; a document shorter than n words is one shingle."""
+        A word's hash is the polynomial sum(byte_t * P^(len-1-t)) mod 2^64, read off prefix sums of
+        byte * P^-i, so equal words hash equally wherever they are and no per-word string is made.
+        """
+        parts = []
+        for t in texts:
+            t = t.lower()
+            parts.append(t.encode("utf-8", "surrogatepass") if t.isascii() else
+                         " ".join(_WORD.findall(t)).encode("utf-8", "surrogatepass"))
+        sizes = np.fromiter((len(b) for b in parts), dtype=np.int64, count=len(parts))
+        B = np.frombuffer(b" ".join(parts), dtype=np.uint8)
+        if not len(B):
+            return np.zeros(0, dtype=np.uint64), np.zeros(len(parts), dtype=np.int64)
+        isw = _IS_WORD[B]
+        edge = np.diff(np.concatenate(([False], isw, [False])).astype(np.int8))
+        s = np.flatnonzero(edge == 1)
+        e = np.flatnonzero(edge == -1)
+        pw, pinv = self._powers(len(B))
+        G = np.cumsum((B.astype(np.uint64) + _U64(1)) * pinv)
+        Gs = G[np.maximum(s - 1, 0)]
+        Gs[s == 0] = 0
+        W = pw[e - 1] * (G[e - 1] - Gs)
+        doc_starts = np.zeros(len(parts), dtype=np.int64)
+        np.cumsum(sizes[:-1] + 1, out=doc_starts[1:])
+        doc = np.searchsorted(doc_starts, s, side="right") - 1
+        return W, np.bincount(doc, minlength=len(parts)).astype(np.int64)
+
+    def _shingles(self, texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """(shingle hashes, owning text index) for a batch; a text shorter than n words is one shingle."""
         k = self.ngram
-        lens = np.fromiter((len(w) for w in word_lists), dtype=np.int64, count=len(word_lists))
-        W = self._hash_words(list(chain.from_iterable(word_lists)))
+        W, lens = self._word_hashes(texts)
         starts = np.zeros(len(lens), dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
         counts = np.where(lens >= k, lens - k + 1, (lens > 0).astype(np.int64))
@@ -105,22 +133,25 @@ class MinHasher:
             for j in range(k):
                 H += W[pos + j] * self.mult[j]
         else:
-            span = np.minimum(lens[doc], k)  # words in each shingle (k, or fewer for a short document)
+            span = np.minimum(lens[doc], k)  # words in each shingle (k, or fewer for a short text)
             for j in range(k):
                 take = span > j
                 H[take] += W[pos[take] + j] * self.mult[j]
         return _mix64(H), doc
 
     def shingle_set(self, text: str) -> frozenset:
-        sh, _ = self._shingles([words(text)])
+        sh, _ = self._shingles([text])
         return frozenset(sh.tolist())
 
     def _signature_block(self, sh: np.ndarray, doc: np.ndarray, n_docs: int) -> np.ndarray:
         sig = np.full((self.num_perm, n_docs), _MAX64, dtype=np.uint64)
+        if self._buf.shape[1] < min(len(sh), _CHUNK):
+            self._buf = np.empty((self.num_perm, min(max(len(sh), 4096), _CHUNK)), dtype=np.uint64)
         for c0 in range(0, len(sh), _CHUNK):
             x = sh[c0:c0 + _CHUNK]
             d = doc[c0:c0 + _CHUNK]
-            h = np.multiply(self.a, x[None, :])
+            h = self._buf[:, :len(x)]  # reused: a fresh 30 MB array per block costs page faults
+            np.multiply(self.a, x[None, :], out=h)
             h += self.b
             seg = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
             mins = np.minimum.reduceat(h, seg, axis=1)
@@ -137,8 +168,8 @@ class MinHasher:
         store: Optional[List[Tuple[int, np.ndarray, np.ndarray]]] = [] if keep_shingles else None
         held = 0
         base = 0
-        batch: List[List[str]] = []
-        batch_words = 0
+        batch: List[str] = []
+        batch_chars = 0
 
         def flush():
             nonlocal held, store, base
@@ -157,12 +188,11 @@ class MinHasher:
             batch.clear()
 
         for text in texts:
-            w = words(text)
-            batch.append(w)
-            batch_words += len(w) + 1
-            if batch_words >= _BATCH_WORDS:
+            batch.append(text)
+            batch_chars += len(text) + 1
+            if batch_chars >= _BATCH_CHARS:
                 flush()
-                batch_words = 0
+                batch_chars = 0
         flush()
         sig = np.vstack(blocks) if blocks else np.zeros((0, self.num_perm), dtype=np.uint32)
         counts = np.concatenate(n_shingles) if n_shingles else np.zeros(0, dtype=np.int64)

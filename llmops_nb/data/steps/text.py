@@ -50,12 +50,24 @@ def normalize(records: Iterable[dict], ctx: StepContext, *, form: str = "NFKC",
         yield rec
 
 
+
+
+def _odd_space(t: str) -> bool:
+    """Whitespace other than single spaces between words (cheaper to test than to always re-join)."""
+    return ("  " in t or "\n" in t or "\t" in t or "\r" in t or "\x0b" in t or "\x0c" in t
+            or t[:1].isspace() or t[-1:].isspace())
+
+
 def dedup_key(text: str, *, lowercase: bool = True) -> bytes:
-    """16-byte digest of the text with case and whitespace differences removed."""
-    t = unicodedata.normalize("NFKC", text)
-    if lowercase:
-        t = t.casefold()
-    t = " ".join(_WS.split(t)).strip() if "  " in t or "\n" in t or "\t" in t else t.strip()
+    """16-byte digest of the text with case and whitespace differences removed (NFKC first)."""
+    if text.isascii():  # NFKC is the identity on ASCII: skip it (the common case, ~2x faster)
+        t = text.lower() if lowercase else text
+    else:
+        t = unicodedata.normalize("NFKC", text)
+        if lowercase:
+            t = t.casefold()
+    if _odd_space(t):
+        t = " ".join(t.split())
     return hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
