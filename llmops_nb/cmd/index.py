@@ -1,0 +1,75 @@
+"""Index commands: build, list, show, recall, drop; search; explore (the notebook widget)."""
+from __future__ import annotations
+
+from ..commands import arg, command, group
+from ..errors import InputError
+
+group("index", "build and inspect vector indexes")
+
+
+@command("index build", "chunk, embed and index a dataset (an existing index of that name is replaced)",
+         arg("dataset", help="dataset name or NAME@vN"),
+         arg("--name", required=True, metavar="I", help="index name"),
+         arg("--model", default="all-minilm-l6-v2", metavar="M", help="embedder (default all-minilm-l6-v2)"),
+         arg("--chunk-tokens", type=int, default=200, metavar="K", help="tokens per chunk (default 200)"),
+         arg("--overlap", type=int, default=32, metavar="O", help="tokens shared by neighbouring chunks (default 32)"),
+         arg("--dtype", default="f32", choices=["f32", "f16", "i8"], help="stored vector type (default f32)"),
+         arg("--connectivity", type=int, default=16, help="HNSW graph degree (default 16)"),
+         arg("--expansion-search", type=int, default=64, help="HNSW search breadth (default 64)"))
+def _index_build(ns, ctx):
+    from ..index.vector import build_index
+
+    return build_index(ns.dataset, name=ns.name, model=ns.model, chunk_tokens=ns.chunk_tokens, overlap=ns.overlap,
+                       dtype=ns.dtype, connectivity=ns.connectivity, expansion_search=ns.expansion_search,
+                       progress=not ctx.quiet)
+
+
+@command("index list", "list the vector indexes in the workspace")
+def _index_list(ns, ctx):
+    from ..index.vector import indexes
+
+    return indexes()
+
+
+@command("index show", "show one index: params, size, lineage", arg("name", metavar="I"))
+def _index_show(ns, ctx):
+    from ..index.vector import load_index
+
+    return load_index(ns.name)
+
+
+@command("index recall", "measure recall@k of the HNSW search against exact search",
+         arg("name", metavar="I"), arg("--sample", type=int, default=1000, help="stored vectors used as queries"),
+         arg("-k", type=int, default=10, dest="k", help="neighbours compared (default 10)"),
+         arg("--expansion-search", type=int, default=None, help="try another search breadth"))
+def _index_recall(ns, ctx):
+    from ..index.vector import load_index
+
+    return load_index(ns.name).recall(sample=ns.sample, k=ns.k, expansion_search=ns.expansion_search)
+
+
+@command("index drop", "delete an index and its files", arg("name", metavar="I"))
+def _index_drop(ns, ctx):
+    from ..index.vector import drop_index
+
+    return drop_index(ns.name)
+
+
+@command("search", "search an index for a text query",
+         arg("index", metavar="I", help="index name"), arg("query", help="the query text (quote it)"),
+         arg("-k", type=int, default=5, dest="k", help="number of results (default 5)"),
+         arg("--where", metavar="EXPR", default=None, help="metadata filter, e.g. \"topic == 'assert'\""),
+         arg("--exact", action="store_true", help="brute-force search instead of HNSW"))
+def _search(ns, ctx):
+    from ..index.vector import search
+
+    return search(ns.index, ns.query, k=ns.k, where=ns.where, exact=ns.exact)
+
+
+@command("explore", "interactive search widget for an index (notebook only)", arg("index", metavar="I"))
+def _explore(ns, ctx):
+    if ctx.face != "magic":
+        raise InputError(f"explore is a notebook widget; in a terminal use: llmops search {ns.index} \"QUERY\"")
+    from ..widgets.explore import explore
+
+    return explore(ns.index)
