@@ -28,7 +28,7 @@ test-quick: install
 	$(BIN)/python -m pytest -q -m 'not slow'
 
 demo: install
-	$(BIN)/python -m llmops_nb.demo
+	$(BIN)/python -m llmops_nb.demo $(DEMO_ARGS)
 
 bench: install
 	$(BIN)/python -m benchmarks

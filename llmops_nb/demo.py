@@ -1,25 +1,45 @@
-"""`make demo`: the main job end to end on the embedded defaults (local workspace, pydoc corpus).
-
-Grows with each capability; today: load the pydoc topics, track a run over them, print the runs table.
-"""
+"""`make demo`: the main job end to end on the embedded defaults (local workspace, pydoc corpus, MiniLM,
+SmolLM2): the pipeline notebooks run with papermill as tracked runs, then the leaderboard is printed."""
 from __future__ import annotations
 
+import os
 import sys
+import time
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PIPELINE = ["01_curate.ipynb", "02_index.ipynb", "03_finetune.ipynb", "04_compare.ipynb"]
 
 
-def main() -> int:
+def main(argv=None) -> int:
     import llmops_nb as L
-    from pydoc_data.topics import topics
+    from llmops_nb.evals.compare import Comparison
 
+    quick = "--quick" in (argv if argv is not None else sys.argv[1:])
     ws = L.workspace()
-    print(f"workspace: {ws.path}")
-    with L.start_run("demo-smoke", params={"corpus": "pydoc_data.topics"}, seed=0) as run:
-        texts = [topics[k] for k in sorted(topics)]
-        run.log_metric("topics", len(texts))
-        run.log_metric("characters", sum(map(len, texts)))
-        run.log_metric("mean_words", sum(len(t.split()) for t in texts) / len(texts))
-    print(f"logged run {run.id}\n")
-    print(L.runs(last=10))
+    print(f"workspace: {ws.path}\nnotebooks: {NOTEBOOKS}\n", flush=True)
+    params = {"03_finetune.ipynb": {"max_steps": 8}, "04_compare.ipynb": {"limit": 6}} if quick else {}
+    t0 = time.time()
+    outputs = []
+    comparison_run = None
+    for name in PIPELINE:
+        t = time.time()
+        print(f"▶ {name} ...", flush=True)
+        res = L.run_notebook(NOTEBOOKS / name, params.get(name, {}))
+        outputs.append(res.output)
+        print(f"  {res.status} in {time.time() - t:.0f}s (run {res.run_id})", flush=True)
+        if not res.ok:
+            print(f"  error: {res.error}\n  partial output: {res.output}", file=sys.stderr)
+            return 1
+        comparison_run = res.records.get("comparison_run", comparison_run)
+    print(f"\npipeline finished in {(time.time() - t0) / 60:.1f} min; output notebooks:")
+    for p in outputs:
+        print(f"  {p}")
+    if comparison_run:
+        comp = Comparison.load(comparison_run)
+        print(f"\ncomparison report: run {comparison_run} "
+              f"(llmops run show {comparison_run}; Comparison.load('{comparison_run}') in Python)\n")
+        print(comp)
     return 0
 
 
