@@ -40,14 +40,23 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-# Issuer prefixes (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro): with Luhn this
-# keeps random 16-digit ids (1 in 10 passes Luhn alone) from being called cards.
-_CARD_PREFIX = re.compile(r"^(4|5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720)|3[47]|6011|65|64[4-9]|35|3(0[0-5]|[689])|62|5[06-8]|6\d)")
+# Issuer prefixes and the lengths each issues (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay,
+# Maestro): with Luhn this keeps random digit runs (1 in 10 passes Luhn alone) from being called cards.
+_CARD_BRANDS = [
+    (re.compile(r"^4"), (13, 16, 19)),
+    (re.compile(r"^(5[1-5]|2(2[2-9][1-9]|2[3-9]|[3-6]|7[01]|720))"), (16,)),
+    (re.compile(r"^3[47]"), (15,)),
+    (re.compile(r"^(6011|65|64[4-9])"), (16, 17, 18, 19)),
+    (re.compile(r"^35(2[89]|[3-8])"), (16, 17, 18, 19)),
+    (re.compile(r"^3(0[0-5]|[689])"), (14, 15, 16, 17, 18, 19)),
+    (re.compile(r"^62"), (16, 17, 18, 19)),
+    (re.compile(r"^(50|5[6-8]|6)"), (12, 13, 14, 15, 16, 17, 18, 19)),
+]
 
 
 def card_ok(text: str) -> bool:
     digits = re.sub(r"\D", "", text)
-    return luhn_ok(digits) and bool(_CARD_PREFIX.match(digits))
+    return luhn_ok(digits) and any(p.match(digits) and len(digits) in lengths for p, lengths in _CARD_BRANDS)
 
 
 _IBAN_LENGTHS = {"AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,

@@ -34,13 +34,8 @@ def query_mask(batch: List[dict], expr: str) -> np.ndarray:
         if type(exc).__name__ == "UndefinedVariableError" or isinstance(exc, (NameError, KeyError)):
             raise InputError(f"filter '{expr}': {exc}; columns: {cols}") from None
         raise InputError(f"filter '{expr}' failed ({type(exc).__name__}: {exc}); columns: {cols}") from None
-    if not hasattr(mask, "dtype") or mask.dtype != bool:
-        try:
-            mask = mask.astype(bool) if getattr(mask, "dtype", None) is not None and mask.dtype.kind in "biu" else None
-        except Exception:  # noqa: BLE001
-            mask = None
-        if mask is None:
-            raise InputError(f"filter '{expr}' must give True/False per record (e.g. \"n_words > 20\"); columns: {cols}")
+    if getattr(mask, "dtype", None) != bool:
+        raise InputError(f"filter '{expr}' must give True/False per record (e.g. \"n_words > 20\"); columns: {cols}")
     return np.asarray(mask, dtype=bool)
 
 

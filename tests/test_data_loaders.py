@@ -1,0 +1,128 @@
+"""Loading datasets from every source type into versioned snapshots, and the bad input users hand us."""
+import json
+
+import pandas as pd
+import pytest
+
+import llmops_nb as L
+from llmops_nb.errors import InputError, NotFoundError
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+ROWS = [{"id": "a", "text": "Alpha is the first letter.", "lang": "en"},
+        {"id": "b", "text": "Beta comes second.", "lang": "en"},
+        {"id": "c", "text": "Gamma is third.", "lang": "el"}]
+
+
+def test_every_source_type_loads_with_ids_and_text(ws, tmp_path):
+    import datasets as hf
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = pd.DataFrame(ROWS)
+    _jsonl(tmp_path / "d.jsonl", ROWS)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    pq.write_table(pa.Table.from_pandas(df), tmp_path / "d.parquet")
+    (tmp_path / "d.json").write_text(json.dumps({"data": ROWS}))
+    (tmp_path / "d.txt").write_text("First paragraph\nstill first.\n\nSecond paragraph.\n")
+    sources = {"jsonl": tmp_path / "d.jsonl", "csv": tmp_path / "d.csv", "parquet": tmp_path / "d.parquet",
+               "json": tmp_path / "d.json", "frame": df, "dicts": ROWS, "hf": hf.Dataset.from_pandas(df)}
+    for name, src in sources.items():
+        ds = L.load_dataset(src, name)
+        assert len(ds) == 3, name
+        assert ds.ids() == ["a", "b", "c"], name
+        assert list(ds.texts()) == [r["text"] for r in ROWS], name
+        assert ds.to_pandas()["lang"].tolist() == ["en", "en", "el"], name
+    txt = L.load_dataset(tmp_path / "d.txt", "txt")
+    assert list(txt.texts()) == ["First paragraph\nstill first.", "Second paragraph."]
+    strings = L.load_dataset(["one", "two"], "strings")
+    assert len(set(strings.ids())) == 2  # content-hash ids when no id field
+    pydoc = L.load_dataset("pydoc")
+    assert len(pydoc) == 79 and pydoc.name == "pydoc" and "lambda" in pydoc.ids()
+
+
+def test_text_field_choice_and_suggestions(ws, tmp_path):
+    rows = [{"question": "What is 2+2?", "answer": "4", "n": 1}]
+    ds = L.load_dataset(rows, "qa", text_field="answer")
+    assert list(ds.texts()) == ["4"] and ds.to_pandas()["question"].tolist() == ["What is 2+2?"]
+    with pytest.raises(InputError, match="text field 'body' not found.*question, answer, n"):
+        L.load_dataset(rows, "qa", text_field="body")
+    with pytest.raises(InputError, match="cannot tell which field holds the text.*--text-field"):
+        L.load_dataset([{"a": "x", "b": "y"}], "ab")
+    with pytest.raises(InputError, match="id field 'key' not found"):
+        L.load_dataset(ROWS, "x", id_field="key")
+
+
+def test_malformed_jsonl_stops_with_file_and_line_or_skips_and_counts(ws, tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_text('{"text": "fine"}\n{"text": "broken\n[1, 2]\n{"text": "also fine"}\n')
+    with pytest.raises(InputError) as exc:
+        L.load_dataset(p, "bad")
+    assert "bad.jsonl line 2: invalid JSON" in str(exc.value) and "--on-error skip" in str(exc.value)
+    assert "bad" not in L.datasets().names  # nothing stored on a stopped load
+    ds = L.load_dataset(p, "bad", on_error="skip")
+    assert list(ds.texts()) == ["fine", "also fine"]
+    assert ds.params["skipped_lines"] == 2
+    assert any("line 3: expected a JSON object" in s for s in ds.params["skipped_examples"])
+    with pytest.raises(InputError, match="--on-error must be 'stop' or 'skip'"):
+        L.load_dataset(p, "bad", on_error="ignore")
+
+
+def test_non_utf8_bytes_are_reported(ws, tmp_path):
+    p = tmp_path / "latin.jsonl"
+    p.write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n')
+    with pytest.raises(InputError, match=r"latin.jsonl line 2: not valid UTF-8 \(byte 0xe9"):
+        L.load_dataset(p, "latin")
+    assert list(L.load_dataset(p, "latin", on_error="skip").texts()) == ["ok"]
+    c = tmp_path / "latin.csv"
+    c.write_bytes(b"text\ncaf\xe9\n")
+    with pytest.raises(InputError, match="latin.csv: not valid UTF-8"):
+        L.load_dataset(c, "latincsv")
+
+
+def test_empty_sources_are_refused_without_a_snapshot(ws, tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    with pytest.raises(InputError, match="has no records.*nothing was stored"):
+        L.load_dataset(tmp_path / "empty.jsonl", "empty")
+    with pytest.raises(InputError, match="has no records"):
+        L.load_dataset([], "empty")
+    assert len(L.datasets()) == 0
+
+
+def test_very_long_records_are_kept_and_counted(ws):
+    long_text = "word " * 60_000  # 300k characters
+    ds = L.load_dataset([{"text": long_text}, {"text": "short"}], "long")
+    assert ds.params["long_records"] == 1
+    assert len(next(iter(ds.texts()))) == len(long_text)
+
+
+def test_existing_name_gets_a_new_version_and_the_old_file_stays(ws):
+    v1 = L.load_dataset(ROWS, "same")
+    v1_bytes = v1.path.read_bytes()
+    v2 = L.load_dataset(ROWS[:2], "same")
+    assert (v1.version, v2.version) == (1, 2)
+    assert L.dataset("same").ref == "same@v2" and len(L.dataset("same@v1")) == 3
+    assert v1.path.read_bytes() == v1_bytes and v1.path != v2.path
+    v3 = L.load_dataset(ROWS, "same")  # same content as v1: a new version row, one shared file
+    assert v3.version == 3 and v3.path == v1.path
+    with pytest.raises(NotFoundError, match="'same' has v1, v2, v3"):
+        L.dataset("same@v9")
+    with pytest.raises(NotFoundError, match="did you mean 'same'"):
+        L.dataset("sam")
+    with pytest.raises(InputError, match="invalid dataset name"):
+        L.load_dataset(ROWS, "has space")
+
+
+def test_large_jsonl_streams_in_batches(ws, tmp_path):
+    p = tmp_path / "big.jsonl"
+    with open(p, "w") as fh:
+        for i in range(20_000):
+            fh.write(json.dumps({"id": i, "text": f"record number {i}"}) + "\n")
+    ds = L.load_dataset(p, "big")
+    assert len(ds) == 20_000
+    batches = list(ds.iter_batches(["id"], batch_size=4096))
+    assert len(batches) == 5 and ds.ids()[-1] == "19999"
