@@ -87,6 +87,10 @@ class Parser(argparse.ArgumentParser):
         where = self.prog
         if "invalid choice:" in message:
             bad = message.split("invalid choice:", 1)[1].split("(")[0].strip().strip("'\"")
+            option = message.split(":", 1)[0].replace("argument", "", 1).strip()
+            if option.startswith("-"):  # a bad value for an option with choices, not a subcommand
+                allowed = message.split("(choose from", 1)[-1].rstrip(")").strip()
+                return f"invalid value '{bad}' for {option.split('/')[-1]} in '{where}'; choose from {allowed}"
             choices = self._subcommand_names()
             return (f"unknown command '{bad}' for '{where}'" + _suggest(bad, choices) +
                     f"; see '{where} --help'")
