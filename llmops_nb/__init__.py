@@ -27,6 +27,8 @@ _LAZY = {
     "Dataset": "llmops_nb.data.datasets",
     "curate": "llmops_nb.data.curation",
     "CurationResult": "llmops_nb.data.curation",
+    "revert": "llmops_nb.data.curation",
+    "split_dataset": "llmops_nb.data.curation",
     "review": "llmops_nb.widgets.review",
     "build_index": "llmops_nb.index.vector",
     "load_index": "llmops_nb.index.vector",
