@@ -171,3 +171,24 @@ def test_report_display_is_escaped_and_has_a_funnel(ws):
     json.dumps(d)
     assert d["records_in"] == 2 and d["records_out"] == 1 and d["steps"][1]["removed"] == {"exact_duplicate": 1}
     assert d["examples"][0]["duplicate_of"] == "<img src=x>"
+
+
+def test_data_core_never_imports_ipython_or_widgets(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys, llmops_nb as L
+        import llmops_nb.data.review, llmops_nb.data.steps, llmops_nb.data.diff, llmops_nb.data.synthetic
+        L.load_dataset("pydoc")
+        res = L.curate("pydoc", ["normalize", "exact_dedup", "near_dedup", "quality", "pii", "filter:n_words > 5"])
+        str(res); res._repr_html_(); res.removed
+        r = llmops_nb.data.review.Review(res.dataset); r.decide("lambda", "reject"); r.commit()
+        print(",".join(m for m in ("IPython", "ipywidgets", "anywidget", "traitlets") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "LLMOPS_HOME": str(tmp_path / "w")}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
