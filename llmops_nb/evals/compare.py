@@ -65,7 +65,7 @@ def _check_indexes(variants: List[Variant]) -> Dict[str, Any]:
 
 
 def _templates(variants: List[Variant], provided: set) -> Dict[str, Any]:
-    from ..models.prompts import DEFAULT_TEMPLATES, PromptVersion, prompt as get_prompt
+    from ..models.prompts import default_prompt, prompt as get_prompt
 
     out: Dict[str, Any] = {}
     for v in variants:
@@ -73,7 +73,7 @@ def _templates(variants: List[Variant], provided: set) -> Dict[str, Any]:
             tpl = get_prompt(v.prompt)
         else:
             key = "rag" if v.uses_retrieval else ("few-shot" if v.kind == "few-shot" else "zero-shot")
-            tpl = PromptVersion.builtin(key, DEFAULT_TEMPLATES[key])
+            tpl = default_prompt(key)
         need = set(tpl.variables)
         have = set(provided) | {"question", "examples"} | ({"context", "passages"} if v.uses_retrieval else set())
         missing = sorted(need - have)
@@ -157,7 +157,7 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
                     got = retrieve(indexes[v.index], row[qf], k=v.k)
                     ctx = got.context
                     vars_["context"], vars_["passages"] = got.context, got.passages
-                    cites.append([p.record_id for p in got.passages])
+                    cites.append(got.ids)
                 else:
                     cites.append([])
                 contexts.append(ctx)
