@@ -4,7 +4,6 @@ import json
 import pytest
 from IPython.core.error import UsageError
 
-import llmops_nb as L
 
 
 def test_cli_load_list_show_curate_revert(run_cli, tmp_path):

@@ -114,7 +114,7 @@ def test_front_end_never_uses_innerhtml_for_text():
 HARNESS = textwrap.dedent("""
     // Minimal DOM for running the widget's render() under node (no browser on the test machines).
     class Node {
-      constructor(tag) { this.tagName = tag; this.children = []; this._text = ""; this.listeners = {};
+      constructor(tag) { this.tagName = tag; this.children = []; this._text = ""; this.listeners = {}; this.attrs = {};
         this.className = ""; this.value = ""; this.disabled = false; this.title = "";
         this.classList = { add: (c) => { this.className = (this.className + " " + c).trim(); },
                            contains: (c) => this.className.split(" ").includes(c) }; }
@@ -127,6 +127,7 @@ HARNESS = textwrap.dedent("""
       removeEventListener(t, f) { this.listeners[t] = (this.listeners[t] || []).filter((g) => g !== f); }
       dispatch(t, ev) { for (const f of this.listeners[t] || []) f({ target: this, preventDefault() {}, stopPropagation() {}, ...ev }); }
       focus() { globalThis.document.activeElement = this; }
+      setAttribute(k, v) { this.attrs[k] = v; }
       click() { this.dispatch("click", {}); }
       find(pred) { if (pred(this)) return this; for (const c of this.children) { const r = c.find && c.find(pred); if (r) return r; } return null; }
     }
@@ -149,7 +150,8 @@ HARNESS = textwrap.dedent("""
     area.dispatch("keydown", { key: "Enter", ctrlKey: true });
     const texts = el.textContent;
     cleanup();
-    console.log(JSON.stringify({ sent, hasDiff: texts.includes("kept: "), title: texts.includes("Review ") }));
+    console.log(JSON.stringify({ sent, hasDiff: texts.includes("kept: "), title: texts.includes("Review "),
+                                 suppress: el.attrs["data-lm-suppress-shortcuts"] }));
 """)
 
 
@@ -165,7 +167,7 @@ def test_keyboard_flow_in_the_front_end_reaches_the_workspace(curated, tmp_path)
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
-    assert out["title"] and out["hasDiff"]
+    assert out["title"] and out["hasDiff"] and out["suppress"] == "true"
     got = [(d["id"], d["decision"], d["text"]) for d in out["sent"]]
     assert got == [(ids[1], "reject", None), (ids[0], "accept", None), (ids[1], "edit", "edited in the browser")]
     for d in out["sent"]:  # what the comm would deliver to the kernel

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from ..display import STYLE, esc, html_kv
+from ..display import html_kv
 from ..errors import InputError, not_found
 from .datasets import Dataset, create_snapshot, dataset
 from .diff import word_diff

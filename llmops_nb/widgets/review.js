@@ -32,6 +32,9 @@ function renderTokens(tokens) {
 function render({ model, el }) {
   el.classList.add("llmops-review");
   el.tabIndex = 0;
+  // JupyterLab (Lumino) skips its own shortcuts (a/b insert cells, j/k move) for events from inside this
+  el.setAttribute("data-lm-suppress-shortcuts", "true");
+  el.setAttribute("data-p-suppress-shortcuts", "true");
   let selected = 0;
   let editing = null; // record id being edited
   let seq = 0;
@@ -122,6 +125,7 @@ function render({ model, el }) {
     box.addEventListener("click", () => {
       selected = index;
       renderList();
+      el.focus();
     });
 
     const meta = h("div", "lr-meta");

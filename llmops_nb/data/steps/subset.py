@@ -1,7 +1,7 @@
 """`filter` (a predicate or a pandas query) and `sample` (a seeded subset); `split_records` for train/eval splits."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Union
 
 import numpy as np
 
