@@ -46,10 +46,11 @@ def model_key(embedder) -> str:
     return f"{slug}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}"
 
 
-def cache_path(embedder) -> Path:
+def cache_path(embedder_or_key) -> Path:
     from ..workspace import workspace
 
-    return workspace().cache_dir / "embeddings" / model_key(embedder) / "vectors.sqlite"
+    key = embedder_or_key if isinstance(embedder_or_key, str) else model_key(embedder_or_key)
+    return workspace().cache_dir / "embeddings" / key / "vectors.sqlite"
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -72,10 +73,19 @@ def _connect(path: Path) -> sqlite3.Connection:
 class EmbeddingCache:
     """(model, text hash) -> float32 vector, shared across workspaces and processes."""
 
-    def __init__(self, embedder):
-        self.dim = embedder.dim
-        self.path = cache_path(embedder)
+    def __init__(self, embedder=None, *, key: Optional[str] = None, dim: Optional[int] = None):
+        """From an embedder, or from a `model_key` and dim (no model load: a search looks up its query)."""
+        self.dim = embedder.dim if embedder is not None else int(dim)
+        self.path = cache_path(embedder if embedder is not None else key)
         self.conn = _connect(self.path)
+
+    @classmethod
+    def lookup(cls, key: str, dim: int, text: str) -> Optional[np.ndarray]:
+        """One text's cached vector, without loading the model; None when absent."""
+        path = cache_path(key)
+        if not path.exists():
+            return None
+        return cls(key=key, dim=dim).get([text_hash(text)]).get(text_hash(text))
 
     def get(self, hashes: Sequence[bytes]) -> Dict[bytes, np.ndarray]:
         found: Dict[bytes, np.ndarray] = {}

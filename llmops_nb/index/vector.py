@@ -412,9 +412,16 @@ class VectorIndex:
                 raise InputError("empty query; give some words to search for")
             vec = self._queries.get(text)
             if vec is None:
-                from .embeddings import embed
+                from .embeddings import EmbeddingCache, _normalize, embed
 
-                vec = embed([text], self.embedder, cache=False, progress=False)[0]
+                # a query seen before comes from the embedding cache without loading the model: a
+                # repeated `llmops search` skips the embedder's ~10 s import
+                key = self.stats.get("model_key")
+                vec = EmbeddingCache.lookup(key, self.dim, text) if key else None
+                if vec is None:
+                    vec = embed([text], self.embedder, progress=False)[0]
+                else:
+                    vec = _normalize(vec[None, :])[0]
                 self._queries[text] = vec
                 if len(self._queries) > 256:
                     self._queries.popitem(last=False)
@@ -464,6 +471,9 @@ class VectorIndex:
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k <= 0:
             raise InputError(f"k must be a positive integer (got {k!r})")
         k = int(k)
+        where = str(where).strip() if where is not None else None
+        if where:
+            self._mask(where)  # a bad filter fails before the query is embedded
         vec, text = self._query_vector(query)
         with self._lock:
             size = len(self)
@@ -471,8 +481,8 @@ class VectorIndex:
             method = "exact" if exact else "hnsw"
             if size == 0:
                 keys, dists, note = np.zeros(0, np.uint64), np.zeros(0), f"index '{self.name}' is empty"
-            elif where is not None and str(where).strip():
-                keys, dists, note, method = self._filtered(vec, k, str(where).strip(), exact)
+            elif where:
+                keys, dists, note, method = self._filtered(vec, k, where, exact)
             else:
                 if k > size:
                     note = f"k={k} is more than the {size} chunks in the index; returned all {size}"
@@ -543,8 +553,8 @@ class VectorIndex:
         sel = np.asarray(sel)
         if sel.dtype != bool or sel.shape != (len(frame),):
             hint = " (use == to compare)" if re.search(r"(?<![=!<>])=(?!=)", where) else ""
-            raise InputError(f"filter {where!r} does not give True/False per chunk{hint}; compare a column, e.g. "
-                             f"\"{self.columns[-1]} == 'value'\" (columns: {cols})")
+            raise InputError(f"filter {where!r} does not give True/False per chunk{hint}; columns you can filter on: "
+                             f"{cols} (e.g. \"{self.columns[-1]} == 'value'\")")
         keys = frame["key"].to_numpy()[sel]
         mask = np.zeros(int(self._row["next_key"]) + 1, dtype=bool)
         mask[keys] = True
@@ -930,7 +940,10 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
     _add_vectors(ix, keys, prep.vectors, progress)
     stats = {"records_seen": prep.stats.records, "skipped_empty": prep.stats.skipped_empty}
     if prep.embed_stats is not None:
-        stats.update(embedded=prep.embed_stats.embedded, from_cache=prep.embed_stats.cached)
+        from .embeddings import model_key
+
+        stats.update(embedded=prep.embed_stats.embedded, from_cache=prep.embed_stats.cached,
+                     model_key=model_key(load_embedder(model)))
     from ..tracking.runs import active_run
 
     run = active_run()
