@@ -588,9 +588,10 @@ class CurationResult:
             else:
                 kept = ""
                 removed = esc((e["text"] or "")[:300])
+            cell = "style='white-space:pre-wrap;max-width:440px;font-size:11px'"
             ex_rows.append(f"<tr><td>{esc(e['step'])}<br><span class='llmops-muted'>{esc(e['reason'])}</span></td>"
-                           f"<td><b>{esc(e['record_id'])}</b><br>{removed}</td>"
-                           f"<td><b>{esc(e['duplicate_of'])}</b><br>{kept}</td></tr>")
+                           f"<td {cell}><b>{esc(e['record_id'])}</b><br>{removed}</td>"
+                           f"<td {cell}><b>{esc(e['duplicate_of'])}</b><br>{kept}</td></tr>")
         examples = ""
         if ex_rows:
             examples = ("<div class='llmops-cap'>Examples of removed records (changed words highlighted)</div>"
