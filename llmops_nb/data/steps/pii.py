@@ -24,6 +24,9 @@ class Detector:
     valid: Callable[[str], bool] = lambda s: True
     group: int = 0  # the regex group that is the PII itself (the value after 'key=' for generic secrets)
     priority: int = 0  # when spans overlap, the higher priority wins
+    hints: Tuple[str, ...] = ()  # substrings one of which must be present (cheap test before the regex)
+    lower_hints: bool = False  # test hints against the lower-cased text
+    digits: bool = False  # the text must contain a digit
 
 
 def luhn_ok(number: str) -> bool:
@@ -112,35 +115,46 @@ def secret_value_ok(value: str) -> bool:
             and any(c.isalpha() for c in value))
 
 
+_DIGIT = re.compile(r"\d")
+# Each pattern starts with a lookahead on its first character before the lookbehind: re then rejects
+# most positions on one character test (2-3x faster than starting with the lookbehind).
 _B = r"(?<![\w.+-])"  # not glued to a word, number or email-ish text before
 _E = r"(?![\w-])"
 DETECTORS: List[Detector] = [
     Detector("private_key", "<SECRET>", re.compile(
-        r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )*PRIVATE KEY-----"), priority=9),
-    Detector("aws_key", "<SECRET>", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), priority=8),
+        r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )*PRIVATE KEY-----"), priority=9,
+        hints=("PRIVATE KEY",)),
+    Detector("aws_key", "<SECRET>", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b"), priority=8,
+             hints=("AKIA", "ASIA", "AGPA", "AIDA", "AROA")),
     Detector("github_token", "<SECRET>", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-             priority=8),
-    Detector("openai_key", "<SECRET>", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b"), priority=8),
-    Detector("slack_token", "<SECRET>", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), priority=8),
-    Detector("google_api_key", "<SECRET>", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), priority=8),
-    Detector("jwt", "<SECRET>", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), priority=8),
+             priority=8, hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    Detector("openai_key", "<SECRET>", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b"), priority=8,
+             hints=("sk-",)),
+    Detector("slack_token", "<SECRET>", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"), priority=8, hints=("xox",)),
+    Detector("google_api_key", "<SECRET>", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), priority=8, hints=("AIza",)),
+    Detector("jwt", "<SECRET>", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), priority=8,
+             hints=("eyJ",)),
     Detector("secret", "<SECRET>", re.compile(
         r"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?(?:key|token)|auth[_-]?token|"
         r"token|password|passwd|pwd)\b[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9+/_\-.=~]{16,})"),
-        secret_value_ok, group=1, priority=7),
+        secret_value_ok, group=1, priority=7, hints=("key", "secret", "token", "pass", "pwd"), lower_hints=True),
     Detector("email", "<EMAIL>", re.compile(
-        r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
-        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"), priority=6),
+        r"(?=[A-Za-z0-9])(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"), priority=6,
+        hints=("@",)),
     Detector("iban", "<IBAN>", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"), iban_ok,
-             priority=5),
-    Detector("credit_card", "<CREDIT_CARD>", re.compile(_B + r"(?:\d[ -]?){12,18}\d" + _E), card_ok, priority=4),
+             priority=5, digits=True),
+    Detector("credit_card", "<CREDIT_CARD>", re.compile(r"(?=\d)" + _B + r"(?:\d[ -]?){12,18}\d" + _E), card_ok, priority=4,
+             digits=True),
     Detector("ipv6", "<IP>", re.compile(
-        r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:])|"
-        r"(?<![\w:.])::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}(?![\w:])"), ip_ok, priority=3),
-    Detector("ipv4", "<IP>", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"), ip_ok, priority=3),
+        r"(?=[0-9A-Fa-f])(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})(?![\w:])|"
+        r"(?=:)(?<![\w:.])::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4}(?![\w:])"), ip_ok, priority=3,
+        hints=(":",)),
+    Detector("ipv4", "<IP>", re.compile(r"(?=\d)(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"), ip_ok, priority=3, hints=(".",),
+             digits=True),
     Detector("phone", "<PHONE>", re.compile(
-        _B + r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}" + _E +
-        r"|" + _B + r"\+\d{9,15}" + _E), phone_ok, priority=2),
+        r"(?=[+(\d])" + _B + r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}" + _E +
+        r"|(?=\+)" + _B + r"\+\d{9,15}" + _E), phone_ok, priority=2, digits=True),
 ]
 TYPES = {d.name: d for d in DETECTORS}
 # Families a user names in `types=` (each covers one or more detectors)
@@ -167,7 +181,18 @@ def find_pii(text: str, types: Optional[Sequence[str]] = None) -> List[Match]:
     """Non-overlapping PII spans, in text order."""
     wanted = _detectors(types)
     found: List[Tuple[int, int, int, str]] = []
+    lower = None
+    has_digit = _DIGIT.search(text) is not None
     for det in wanted:
+        if det.digits and not has_digit:
+            continue
+        if det.hints:
+            if det.lower_hints:
+                lower = text.lower() if lower is None else lower
+                if not any(h in lower for h in det.hints):
+                    continue
+            elif not any(h in text for h in det.hints):
+                continue
         for m in det.pattern.finditer(text):
             s, e = m.span(det.group)
             if s < 0:
