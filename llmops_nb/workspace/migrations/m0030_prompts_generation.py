@@ -35,6 +35,7 @@ def _generation(conn):
             tokens_in INTEGER NOT NULL,
             tokens_out INTEGER NOT NULL,
             latency_s REAL NOT NULL,
+            finish TEXT NOT NULL DEFAULT 'stop',
             params TEXT NOT NULL DEFAULT '{}',
             created_at REAL NOT NULL
         );
