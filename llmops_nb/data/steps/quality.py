@@ -1,7 +1,7 @@
 """`quality`: Gopher/C4-style document heuristics, each threshold configurable (None turns a check off)."""
 from __future__ import annotations
 
-from collections import Counter
+import re
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ...errors import InputError
@@ -12,25 +12,30 @@ STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 _BULLETS = ("•", "●", "○", "▪", "◦", "‣", "-", "*", "·")
 
 
+_PUNCT_EDGES = ".,;:!?\"'()[]{}<>"
+_DROP_EDGE_PUNCT = str.maketrans("", "", _PUNCT_EDGES)
+_ALPHA_TOKEN = re.compile(r"\S*[^\W\d_]\S*")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
 def quality_signals(text: str) -> Dict[str, float]:
-    """The measurements the checks compare against their thresholds."""
+    """The measurements the checks compare against their thresholds (C-level string ops, no per-char loops)."""
     toks = text.split()
     n = len(toks)
     lines = [ln.strip() for ln in text.split("\n")]
     nonempty = [ln for ln in lines if ln]
     n_lines = len(nonempty)
-    counts = Counter(nonempty)
-    dup_lines = sum(c - 1 for c in counts.values() if c > 1)
-    stripped = [t.strip(".,;:!?\"'()[]{}<>") for t in toks]
-    lower = {t.lower() for t in stripped}
+    dup_lines = n_lines - len(set(nonempty))
+    chars = sum(map(len, toks))
+    punct = chars - len("".join(toks).translate(_DROP_EDGE_PUNCT)) if n else 0
     symbols = text.count("#") + text.count("...") + text.count("…")
     return {
         "words": n,
-        "mean_word_length": (sum(len(t) for t in stripped) / n) if n else 0.0,
+        "mean_word_length": (chars - punct) / n if n else 0.0,
         "symbol_ratio": symbols / n if n else 0.0,
-        "alpha_words": (sum(1 for t in toks if any(c.isalpha() for c in t)) / n) if n else 0.0,
+        "alpha_words": len(_ALPHA_TOKEN.findall(text)) / n if n else 0.0,
         "duplicate_lines": dup_lines / n_lines if n_lines else 0.0,
-        "stop_words": len(lower & STOP_WORDS),
+        "stop_words": len(STOP_WORDS.intersection(_WORD.findall(text.lower()))),
         "bullet_lines": (sum(1 for ln in nonempty if ln.startswith(_BULLETS)) / n_lines) if n_lines else 0.0,
         "ellipsis_lines": (sum(1 for ln in nonempty if ln.endswith(("...", "…"))) / n_lines) if n_lines else 0.0,
     }
