@@ -11,7 +11,7 @@ from . import StepContext, step
 # Zero-width and formatting characters that change bytes but not what a reader sees.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200e\u200f\u2060\ufeff\u00ad"), None)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_UNICODE_SPACE = re.compile(r"[^\S\n\t]")  # every whitespace except newline and tab -> ' '
+_UNICODE_SPACE = re.compile(r"[^\S \n\t]")  # odd whitespace (NBSP, thin, ideographic ...) -> ' '
 _TRAILING = re.compile(r"[ \t]+\n")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SPACE_RUNS = re.compile(r"(?<=\S)[ \t]{2,}")
@@ -19,14 +19,18 @@ _WS = re.compile(r"\s+")
 
 
 def normalize_text(text: str, *, form: str = "NFKC", collapse_spaces: bool = False) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if form:
-        text = unicodedata.normalize(form, text)
-    text = text.translate(_INVISIBLE)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii():  # NFKC, zero-width and odd spaces only exist outside ASCII
+        if form:
+            text = unicodedata.normalize(form, text)
+        text = text.translate(_INVISIBLE)
+        text = _UNICODE_SPACE.sub(" ", text)
     text = _CONTROL.sub("", text)
-    text = _UNICODE_SPACE.sub(" ", text)
-    text = _TRAILING.sub("\n", text)
-    text = _BLANK_RUNS.sub("\n\n", text)
+    if " \n" in text or "\t\n" in text:
+        text = _TRAILING.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
     if collapse_spaces:
         text = _SPACE_RUNS.sub(" ", text)
     return text.strip()
