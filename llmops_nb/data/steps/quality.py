@@ -14,8 +14,8 @@ _BULLETS = ("•", "●", "○", "▪", "◦", "‣", "-", "*", "·")
 
 _PUNCT_EDGES = ".,;:!?\"'()[]{}<>"
 _DROP_EDGE_PUNCT = str.maketrans("", "", _PUNCT_EDGES)
-_ALPHA_TOKEN = re.compile(r"\S*[^\W\d_]\S*")
-_WORD = re.compile(r"[^\W\d_]+")
+_LETTERLESS_TOKEN = re.compile(r"(?<!\S)(?:[^\s\w]|[\d_])+(?!\S)")  # digits/punctuation only
+_STOP = re.compile(r"\b(?:" + "|".join(sorted(STOP_WORDS)) + r")\b")
 
 
 def quality_signals(text: str) -> Dict[str, float]:
@@ -33,9 +33,9 @@ def quality_signals(text: str) -> Dict[str, float]:
         "words": n,
         "mean_word_length": (chars - punct) / n if n else 0.0,
         "symbol_ratio": symbols / n if n else 0.0,
-        "alpha_words": len(_ALPHA_TOKEN.findall(text)) / n if n else 0.0,
+        "alpha_words": (n - len(_LETTERLESS_TOKEN.findall(text))) / n if n else 0.0,
         "duplicate_lines": dup_lines / n_lines if n_lines else 0.0,
-        "stop_words": len(STOP_WORDS.intersection(_WORD.findall(text.lower()))),
+        "stop_words": len(set(_STOP.findall(text.lower()))),
         "bullet_lines": (sum(1 for ln in nonempty if ln.startswith(_BULLETS)) / n_lines) if n_lines else 0.0,
         "ellipsis_lines": (sum(1 for ln in nonempty if ln.endswith(("...", "…"))) / n_lines) if n_lines else 0.0,
     }
