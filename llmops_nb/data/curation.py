@@ -530,7 +530,8 @@ class CurationResult:
         d = {"dataset": self.dataset.ref, "input": self.input.ref, "records_in": len(self.input),
              "records_out": len(self.dataset), "removed": self.removed_count, "seconds": round(self.seconds, 3),
              "curation_id": self.curation_id, "steps": self.report,
-             "examples": [{k: v for k, v in e.items()} for e in self.examples()]}
+             "examples": [{k: (v[:500] + "…" if isinstance(v, str) and len(v) > 500 else v) for k, v in e.items()}
+                          for e in self.examples()]}
         if self.splits is not None:
             d["splits"] = self.splits.to_dict()
         return d
