@@ -318,11 +318,12 @@ def _is_oom(exc: BaseException) -> bool:
 # ------------------------------------------------------------------------------------------------
 def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: int = 64,
              temperature: float = 0.0, seed: int = 0, batch_size: int = 16, cache: bool = True,
-             progress: bool = True, device: str = "auto") -> Generations:
+             progress: bool = True, device: str = "auto", chat: bool = False) -> Generations:
     """Generate a completion for each (already rendered) prompt. See the module docstring for the details.
 
     model: a name (built-in, fine-tuned, local folder) or a LoadedModel. cache=False regenerates (and
-    refreshes the cache) instead of reading it.
+    refreshes the cache) instead of reading it. chat=True first wraps each prompt as a user message through
+    the model's chat template (for raw text, e.g. from the command line).
     """
     from ..config import progress_disabled
     from .loading import LoadedModel, load_model, resolve_device
@@ -345,6 +346,11 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
 
     started = time.perf_counter()
     lm = model if isinstance(model, LoadedModel) else None
+    if chat:
+        from .prompts import to_chat
+
+        lm = lm or load_model(str(model), device=device)
+        prompts = [to_chat(lm, p) for p in prompts]
     model_name = lm.name if lm is not None else str(model)
     if lm is not None:
         dev, dtype = lm.device, lm.dtype
