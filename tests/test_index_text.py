@@ -40,6 +40,10 @@ def test_text_search_skips_empty_texts_and_rebuild_embeds_only_what_changed(ws, 
     change = ix2.upsert([{"id": "owl", "text": "Owls are birds that hunt at night.", "kind": "bird"}], progress=False)
     assert (change.added_records, change.embedded) == (1, 1)
     assert L.search("animals", "nocturnal bird", k=1).ids == ["owl"]
+    # upserting a record whose text is now empty takes it out; adding only empty texts changes nothing
+    change = ix2.upsert([{"id": "owl", "text": ""}], progress=False)
+    assert (change.removed_records, change.added_records, change.skipped_empty) == (1, 0, 1)
+    assert "owl" not in ix2.record_ids() and ix2.add([{"id": "z", "text": " "}]).skipped_empty == 1
 
 
 def test_all_empty_dataset_is_refused(ws):

@@ -130,6 +130,7 @@ class _Prepared:
         self.vectors: Optional[np.ndarray] = None
         self.stats = ChunkStats()
         self.embed_stats = None
+        self.all_ids: List[str] = []  # every record given, those skipped for empty text too
 
 
 def _prepare(records: Iterable[dict], *, model: Optional[str], chunk_tokens: int, overlap: int,
@@ -142,6 +143,7 @@ def _prepare(records: Iterable[dict], *, model: Optional[str], chunk_tokens: int
         if rec["id"] in seen:
             raise InputError(f"record id '{rec['id']}' appears twice in {where}; record ids must be unique")
         seen.add(rec["id"])
+        out.all_ids.append(rec["id"])
         return rec
 
     if vectors is not None:
@@ -222,6 +224,20 @@ def _add_vectors(ix, keys: np.ndarray, vectors: np.ndarray, progress: bool) -> N
         bar.update(len(keys) - bar.n)
 
 
+_FETCH_SQL: Dict[int, str] = {}
+
+
+def _fetch_sql(n: int) -> str:
+    """The payload query for n keys (one string per n, so sqlite reuses its prepared statement)."""
+    sql = _FETCH_SQL.get(n)
+    if sql is None:
+        sql = _FETCH_SQL[n] = (
+            'SELECT c.key, c.record_id, c.chunk, c.start, c."end", substr(r.text, c.start + 1, c."end" - c.start), '
+            "r.meta FROM index_chunks c JOIN index_records r ON r.index_id = c.index_id AND r.record_id = c.record_id "
+            f"WHERE c.index_id = ? AND c.key IN ({','.join('?' * n)})")
+    return sql
+
+
 def _new_file_rel(name: str) -> Path:
     return Path("indexes") / name / f"{time.time_ns():x}-{uuid.uuid4().hex[:6]}.usearch"
 
@@ -292,6 +308,8 @@ class VectorIndex:
 
     def __init__(self, row, ix=None):
         self._lock = threading.RLock()
+        # the workspace this index belongs to, held: `workspace()` re-reads settings on every call (~2 ms)
+        self._wsobj = _ws()
         self._set_row(row)
         self._ix = ix if ix is not None else self._load_file()
         self._embedder = None
@@ -321,7 +339,7 @@ class VectorIndex:
 
     @property
     def path(self) -> Path:
-        return _ws().path / self._row["file"]
+        return self._wsobj.path / self._row["file"]
 
     def _load_file(self):
         path = self.path
@@ -344,7 +362,7 @@ class VectorIndex:
     def reload(self) -> "VectorIndex":
         """Re-read the index from the workspace (after another process changed it)."""
         with self._lock:
-            row = _ws().db.execute("SELECT * FROM indexes WHERE id=?", (self.id,)).fetchone()
+            row = self._wsobj.db.execute("SELECT * FROM indexes WHERE id=?", (self.id,)).fetchone()
             if row is None:
                 raise not_found("index", self.name, _names())
             if row["file"] != self._row["file"]:
@@ -399,7 +417,7 @@ class VectorIndex:
         if self._row["dataset_id"] is not None:
             from ..data.datasets import Dataset
 
-            row = _ws().db.execute("SELECT * FROM datasets WHERE id=?", (self._row["dataset_id"],)).fetchone()
+            row = self._wsobj.db.execute("SELECT * FROM datasets WHERE id=?", (self._row["dataset_id"],)).fetchone()
             if row is not None:
                 out["dataset_lineage"] = [d.ref for d in Dataset(row).lineage()]
         return out
@@ -495,17 +513,14 @@ class VectorIndex:
 
     def _fetch(self, keys: List[int]) -> List[dict]:
         rows: Dict[int, dict] = {}
-        db = _ws().db
+        db = self._wsobj.db
         for i in range(0, len(keys), _SQL_BATCH):
             part = keys[i:i + _SQL_BATCH]
-            sql = ('SELECT c.key, c.record_id, c.chunk, c.start, c."end", substr(r.text, c.start + 1, c."end" - c.start),'
-                   ' r.meta FROM index_chunks c JOIN index_records r ON r.index_id = c.index_id AND r.record_id = c.record_id'
-                   f' WHERE c.index_id = ? AND c.key IN ({",".join("?" * len(part))})')
-            for key, rid, chunk, start, end, text, meta in db.execute(sql, [self.id, *part]):
+            for key, rid, chunk, start, end, text, meta in db.execute(_fetch_sql(len(part)), [self.id, *part]):
                 rows[key] = {"id": rid, "chunk": chunk, "start": start, "end": end, "text": text,
-                             "metadata": json.loads(meta)}
-        missing = [k for k in keys if k not in rows]
-        if missing:
+                             "metadata": {} if meta == "{}" else json.loads(meta)}
+        if len(rows) < len(set(keys)):
+            missing = [k for k in keys if k not in rows]
             raise LlmopsError(f"index '{self.name}' changed since this search (key {missing[0]} is gone); search again")
         return [rows[k] for k in keys]
 
@@ -515,7 +530,7 @@ class VectorIndex:
         if self._frame_cache is None:
             import pandas as pd
 
-            db = _ws().db
+            db = self._wsobj.db
             metas = {rid: json.loads(meta) for rid, meta in
                      db.execute("SELECT record_id, meta FROM index_records WHERE index_id=?", (self.id,))}
             rows = db.execute("SELECT key, record_id, chunk FROM index_chunks WHERE index_id=? ORDER BY key",
@@ -607,7 +622,7 @@ class VectorIndex:
     # ---- records --------------------------------------------------------------------------------
     def record(self, record_id: str) -> Dict[str, Any]:
         """One record as indexed: id, full text, metadata and its chunks' offsets."""
-        db = _ws().db
+        db = self._wsobj.db
         row = db.execute("SELECT text, meta FROM index_records WHERE index_id=? AND record_id=?",
                          (self.id, str(record_id))).fetchone()
         if row is None:
@@ -620,7 +635,7 @@ class VectorIndex:
         return {"id": str(record_id), "text": row[0], "metadata": json.loads(row[1]), "chunks": chunks}
 
     def record_ids(self) -> List[str]:
-        return [r[0] for r in _ws().db.execute("SELECT record_id FROM index_records WHERE index_id=? ORDER BY record_id",
+        return [r[0] for r in self._wsobj.db.execute("SELECT record_id FROM index_records WHERE index_id=? ORDER BY record_id",
                                                (self.id,))]
 
     # ---- changes --------------------------------------------------------------------------------
@@ -651,7 +666,7 @@ class VectorIndex:
 
     def _keys_of(self, ids: List[str]) -> Dict[str, List[int]]:
         out: Dict[str, List[int]] = {}
-        db = _ws().db
+        db = self._wsobj.db
         for i in range(0, len(ids), _SQL_BATCH):
             part = ids[i:i + _SQL_BATCH]
             sql = f"SELECT record_id, key FROM index_chunks WHERE index_id=? AND record_id IN ({','.join('?' * len(part))})"
@@ -674,7 +689,10 @@ class VectorIndex:
                             DEFAULT_CHUNK_TOKENS, overlap=self.overlap if self.overlap is not None else DEFAULT_OVERLAP,
                             vectors=vectors, dim=self.dim, progress=progress, where="the records given")
             ids = [rid for rid, *_ in prep.records]
-            existing = self._keys_of(ids)
+            # upsert replaces every given record: one whose new text is empty leaves the index
+            existing = self._keys_of(prep.all_ids if replace else ids)
+            if not prep.chunks and not existing:
+                return Change(self.name, skipped_empty=prep.stats.skipped_empty)
             if existing and not replace:
                 first = next(iter(existing))
                 raise InputError(f"record '{first}' is already in index '{self.name}' "
@@ -711,7 +729,7 @@ class VectorIndex:
         """
         old_rel = self._row["file"]
         rel = _new_file_rel(self.name)
-        db = _ws().db
+        db = self._wsobj.db
         target = None
         committed = False
         try:
@@ -740,7 +758,7 @@ class VectorIndex:
         self._set_row(db.execute("SELECT * FROM indexes WHERE id=?", (self.id,)).fetchone())
         self._invalidate()
         _memo_put(self)
-        old = _ws().path / old_rel
+        old = self._wsobj.path / old_rel
         if old != target and old.exists():
             try:
                 old.unlink()
