@@ -1,1 +1,3 @@
-"""index"""
+"""Vector index: chunking (chunking.py), embeddings with a content-hash cache (embeddings.py), the usearch
+`VectorIndex` with its id/metadata tables (vector.py), `SearchResults` (results.py) and retrieval with
+citations for grounding (retrieval.py)."""
