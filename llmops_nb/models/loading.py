@@ -137,7 +137,7 @@ def tiny_gpt2_folder() -> Path:
 
     Deterministic (fixed seed, fixed corpus) and cached, so every test process gets the same model.
     """
-    target = model_cache_dir() / "tiny-gpt2-v1"
+    target = model_cache_dir() / "tiny-gpt2-v2"
     if (target / "config.json").exists():
         return target
     with _file_lock(target.with_name(target.name + ".lock")):
@@ -159,7 +159,7 @@ def tiny_gpt2_folder() -> Path:
         tok.chat_template = (
             "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
             "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
-        config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=64, n_layer=2, n_head=2,
+        config = GPT2Config(vocab_size=len(tok), n_positions=2048, n_embd=64, n_layer=2, n_head=2,
                             bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
         state = torch.random.get_rng_state()
         torch.manual_seed(0)
