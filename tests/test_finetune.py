@@ -13,6 +13,18 @@ from llmops_nb.data.eval import eval_set, eval_set_path, train_set, train_set_pa
 from llmops_nb.errors import InputError, NotFoundError
 from llmops_nb.models import finetune as FT
 
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """These 2 cores are shared by several test runs: with 2 OpenMP threads a tiny op waits whenever its partner
+    thread is descheduled (measured 50x slower under load). Behaviour is the same with one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 PAIRS = [{"prompt": f"What is {i} plus {i}?", "response": f"It is {2 * i}."} for i in range(24)]
 
 
@@ -144,7 +156,7 @@ def test_finetune_command_cli_and_magic(ws, run_cli, ipy, tmp_path):
     data.write_text("".join(json.dumps(p) + "\n" for p in PAIRS))
     L.load_dataset(str(data), name="pairs")
     out = json.loads(run_cli("finetune", "tiny-gpt2", "--data", "pairs", "--max-steps", "2", "--batch-size", "4",
-                             "--as", "cli-ft", "--json", check=0).stdout)
+                             "--as", "cli-ft", "--json", check=0, env={"OMP_NUM_THREADS": "1"}).stdout)
     assert out["name"] == "cli-ft" and out["metrics"]["steps"] == 2 and out["dataset_ref"] == "pairs@v1"
     assert "cli-ft" in run_cli("models", check=0).stdout
     p = run_cli("finetune", "tiny-gpt2", "--data", "pairz", check=2)

@@ -9,6 +9,18 @@ from llmops_nb.errors import InputError, NotFoundError
 from llmops_nb.models import loading
 from llmops_nb.models.generation import Generations, generate, model_identity
 
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """These 2 cores are shared by several test runs: with 2 OpenMP threads a tiny op waits whenever its partner
+    thread is descheduled (measured 50x slower under load). Behaviour is the same with one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 PROMPTS = ["def f(x):", "The try statement", "class A:\n    pass\n", "lambda", "x",
            "import os\nimport sys\n" * 3, "The try statement"]
 
@@ -37,6 +49,26 @@ def test_batched_greedy_equals_per_example_loop_in_prompt_order(ws):
     assert [g.tokens_in for g in gens] == [len(lm.tokenizer(p)["input_ids"]) for p in PROMPTS]
     assert all(g.latency_s > 0 and not g.cached for g in gens)
     assert sum(g.latency_s for g in gens[:-1]) <= gens.wall_s  # the repeated prompt shares its twin's latency
+
+
+def test_shared_prompt_prefix_runs_once_and_matches_the_loop(ws):
+    from llmops_nb.models.generation import _shared_prefix
+    from llmops_nb.models.prompts import to_chat
+
+    lm = L.load_model("tiny-gpt2", fresh=True)
+    intro = "You answer questions about the Python language in one short sentence.\nQuestion: "
+    prompts = [to_chat(lm, intro + q) for q in ("What is pass?", "What is a tuple?", "x", "How do I open a file?")]
+    shared = _shared_prefix([lm.tokenizer(p)["input_ids"] for p in prompts])
+    assert shared >= 8
+    shapes = []
+    handle = lm.model.register_forward_pre_hook(lambda m, a, kw: shapes.append(tuple(kw["input_ids"].shape)),
+                                                with_kwargs=True)
+    try:
+        gens = generate(lm, prompts, max_new_tokens=8, cache=False)
+    finally:
+        handle.remove()
+    assert shapes[0] == (1, shared) and shapes[1][0] == 4  # the prefix once, then the four rests
+    assert gens.texts == [t for t, _ in loop_reference(lm, prompts, 8)]
 
 
 def test_cache_hit_skips_loading_and_cache_false_regenerates(ws):
@@ -125,8 +157,9 @@ def test_bad_input_is_named(ws):
         generate("tiny-gpt2", ["ok", 3])
     with pytest.raises(InputError, match="max_new_tokens"):
         generate("tiny-gpt2", ["ok"], max_new_tokens=0)
-    with pytest.raises(InputError, match="exceeds the model's 512-token window"):
-        generate("tiny-gpt2", ["word " * 600], cache=False)
+    window = L.load_model("tiny-gpt2").model.config.max_position_embeddings
+    with pytest.raises(InputError, match=f"exceeds the model's {window}-token window"):
+        generate("tiny-gpt2", ["word " * window], cache=False)
     with pytest.raises(NotFoundError, match="did you mean 'tiny-gpt2'"):
         generate("tiny-gtp2", ["ok"])
 
@@ -153,3 +186,16 @@ def test_smollm2_batched_equals_per_example_generate(ws, smollm2):
     gens = generate(smollm2, prompts, max_new_tokens=16, cache=False)
     assert gens.texts == [t for t, _ in loop_reference(smollm2, prompts, 16)]
     assert "pass" in gens.texts[0].lower()
+
+
+def test_generate_command_wraps_the_chat_template_and_uses_the_cache(run_cli, ipy):
+    one = {"env": {"OMP_NUM_THREADS": "1"}}
+    out = json.loads(run_cli("generate", "tiny-gpt2", "def f(x):", "lambda", "--max-new-tokens", "4", "--json",
+                             check=0, **one).stdout)
+    assert len(out["generations"]) == 2 and out["generations"][0]["prompt"] == "<|user|>\ndef f(x):\n<|assistant|>\n"
+    again = json.loads(run_cli("generate", "tiny-gpt2", "def f(x):", "--max-new-tokens", "4", "--json",
+                               check=0, **one).stdout)
+    assert again["generations"][0]["cached"] is True and again["generations"][0]["text"] == out["generations"][0]["text"]
+    raw = ipy.line('generate tiny-gpt2 "def f(x):" --raw --max-new-tokens 4 --no-cache')
+    assert raw[0].prompt == "def f(x):" and not raw[0].cached
+    assert "did you mean 'tiny-gpt2'" in run_cli("generate", "tiny-gtp2", "x", check=2).stderr

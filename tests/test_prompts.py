@@ -108,3 +108,48 @@ def test_results_protocol_escapes_user_text(ws):
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<script>" not in L.prompts()._repr_html_()
     assert p.to_dict()["ref"] == "xss@v1" and "xss@v1" in str(p) and repr(p).startswith("PromptVersion('xss@v1'")
+
+
+def test_prompt_cell_magic_list_and_show(ipy, capsys):
+    v1 = ipy.run('%%llmops prompt qa\nAnswer briefly.\nQuestion: {{ question }}\nJSON like {"a": 1} stays.')
+    assert v1.ref == "qa@v1" and v1.variables == ("question",)
+    assert ipy.run("%%llmops prompt qa\nAnswer briefly.\nQuestion: {{ question }}\nJSON like {\"a\": 1} stays.").ref == "qa@v1"
+    ipy.run("%%llmops prompt qa -o qa2\nQ: {{ question }}\nA:")
+    assert ipy.ns["qa2"].ref == "qa@v2"
+    table = ipy.line("prompt list")
+    assert [r["latest"] for r in table if not r["builtin"]] == ["qa@v2"]
+    assert ipy.line("prompt show qa@v1").template.endswith('{"a": 1} stays.')
+    assert ipy.line("prompt qa").ref == "qa@v2"  # a name without a template shows its latest version
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match="did you mean 'qa'"):
+        ipy.line("prompt show qb")
+    with pytest.raises(UsageError, match="reserved"):
+        ipy.run("%%llmops prompt list\n{{ x }}")
+    with pytest.raises(UsageError, match=r"'prompt show' needs a prompt"):
+        ipy.line("prompt show")
+    ipy.run("%llmops help")
+    assert "prompt" in capsys.readouterr().out
+
+
+def test_prompt_cli_file_stdin_and_json(run_cli, tmp_path):
+    f = tmp_path / "t.j2"
+    f.write_text("Context: {{ context }}\nQ: {{ question }}")
+    out = json.loads(run_cli("prompt", "rag2", "--file", str(f), "--json", check=0).stdout)
+    assert out["ref"] == "rag2@v1" and out["variables"] == ["context", "question"]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("llmops")
+    import os
+
+    p = subprocess.run([str(exe), "prompt", "rag2", "--file", "-"], input="Q only: {{ question }}",
+                       capture_output=True, text=True, env={**os.environ, "LLMOPS_HOME": os.environ["LLMOPS_HOME"]})
+    assert p.returncode == 0 and "rag2@v2" in p.stdout
+    listed = json.loads(run_cli("prompt", "list", "--json", check=0).stdout)
+    assert {r["latest"] for r in listed} >= {"rag2@v2", "zero-shot@builtin"}
+    shown = run_cli("prompt", "show", "rag2@v1", check=0).stdout
+    assert shown.startswith("rag2@v1") and "Context: {{ context }}" in shown
+    assert "did you mean 'rag2'" in run_cli("prompt", "show", "rag22", check=2).stderr
+    assert "usage: llmops prompt" in run_cli("prompt", "--help", check=0).stdout

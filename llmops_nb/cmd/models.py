@@ -9,8 +9,7 @@ from ..errors import InputError
 _RESERVED = ("list", "show")
 
 
-@command("prompt", "register a prompt version (%%llmops prompt NAME, the cell is the template), "
-                   "or: prompt list | prompt show NAME[@vN]",
+@command("prompt", "register a prompt template (%%llmops prompt NAME); prompt list; prompt show NAME[@vN]",
          arg("name", metavar="NAME|list|show", help="the prompt's name, or 'list', or 'show'"),
          arg("ref", nargs="?", metavar="REF", help="with 'show': NAME or NAME@vN"),
          arg("--file", metavar="PATH", help="read the template from a file ('-' for stdin) instead of a cell"),
@@ -21,7 +20,7 @@ _RESERVED = ("list", "show")
                 "  llmops prompt list\n"
                 "  llmops prompt show qa@v1\n"
                 "Registering identical text again returns the existing version; NAME without a template shows "
-                "its latest version.")
+                "its latest version. Trailing newlines of the cell or file are dropped.")
 def _prompt(ns, ctx):
     from ..models import prompts as P
 
@@ -44,7 +43,8 @@ def _prompt(ns, ctx):
         template = _read(ns.file)
     if template is None:
         return P.prompt(ns.name)
-    return P.register_prompt(ns.name, template)
+    # a cell or file ends with a newline the user did not mean as part of the prompt
+    return P.register_prompt(ns.name, template.rstrip("\n"))
 
 
 def _read(path: str) -> str:
