@@ -4,7 +4,9 @@ left-padded batch, on 16 eval questions through the zero-shot template and chat 
 greedy; aggregate generated tokens/s and whether the outputs are identical. Also a re-run served from the
 response cache. (b) LoRA fine-tuning steps/s: ours (`finetune`) vs a plain PEFT + transformers Trainer
 script with the same model, tokenized data, batch 8, max_length 256, LoRA config, optimizer, schedule and
-clipping, 20 steps each. `--quick` uses 4 prompts / 16 tokens and tiny-gpt2 for the fine-tuning rows."""
+clipping, 20 steps each. All timings use one torch thread (this shared 2-core machine is oversubscribed; with
+two threads the same op swings 5-10x between runs). `--quick` uses 4 prompts / 16 tokens and tiny-gpt2 for
+the fine-tuning rows."""
 from __future__ import annotations
 
 import time

@@ -43,6 +43,7 @@ _LAZY = {
     "prompt": "llmops_nb.models.prompts",
     "generate": "llmops_nb.models.generation",
     "finetune": "llmops_nb.models.finetune",
+    "FineTunedModel": "llmops_nb.models.finetune",
     "export": "llmops_nb.models.finetune",
     "compare": "llmops_nb.evals.compare",
     "Comparison": "llmops_nb.evals.compare",

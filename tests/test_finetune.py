@@ -44,6 +44,10 @@ def test_pairs_put_the_loss_on_the_response_only_and_text_on_every_token(ws):
     assert answer.startswith("hi there") and "Say hi" not in answer
     assert tok.decode(ex["input_ids"][:labelled[0]]).endswith("<|assistant|>\n")  # the prompt as at inference
     assert prompt_len == labelled[0]
+    zero = L.prompt("zero-shot")
+    (ex,), _ = FT._encode([{"prompt": "Say hi", "response": "hi there"}], tok, "pairs", ("prompt", "response"), 256,
+                          zero)
+    assert tok.decode(ex["input_ids"]).startswith(to_chat(tok, zero.render(question="Say hi")))
     (ex,), _ = FT._encode([{"text": "plain text"}], tok, "text", ("text",), 256)
     assert ex["labels"] == ex["input_ids"]
     # a row whose response does not fit is skipped, not trained on without labels
@@ -73,6 +77,8 @@ def test_lora_finetune_registers_a_loadable_model(ws):
     ident = model_identity("tiny-add")
     assert ident == model_identity(lm) and ident != model_identity("tiny-gpt2") and ft.sha256 in ident
     assert len(generate("tiny-add", ["What is 3 plus 3?"], max_new_tokens=3)) == 1
+    assert generate(ft, ["What is 3 plus 3?"], max_new_tokens=3).n_cached == 1  # the object works as its name
+    assert L.load_model(ft) is lm and ft.load() is lm
     again = L.finetune("tiny-gpt2", PAIRS, max_steps=4, batch_size=4, name="tiny-add", eval_every=2)
     assert again.run_id == ft.run_id  # same name and settings: the finished model, no new training
     with pytest.raises(NotFoundError, match="did you mean 'tiny-add'"):
@@ -149,6 +155,10 @@ def test_dataset_by_name_and_bad_datasets(ws):
         L.finetune("tiny-gpt2", PAIRS, method="qlora")
     text = L.finetune("tiny-gpt2", [{"text": "def f(x): return x"}] * 8, max_steps=1, name="plain-text")
     assert L.get_run(text.run_id).params["format"] == "text"
+    with pytest.raises(InputError, match="plain text"):
+        L.finetune("tiny-gpt2", [{"text": "def f(x): return x"}] * 8, max_steps=1, template="zero-shot")
+    templated = L.finetune("tiny-gpt2", PAIRS, max_steps=1, name="templated", template="zero-shot")
+    assert L.get_run(templated.run_id).params["template"] == "zero-shot@builtin"
 
 
 def test_finetune_command_cli_and_magic(ws, run_cli, ipy, tmp_path):

@@ -71,6 +71,8 @@ def _read(path: str) -> str:
          arg("--lora-alpha", type=int, default=16, metavar="A", help="LoRA alpha (default 16)"),
          arg("--seed", type=int, default=0),
          arg("--device", default="auto", choices=["auto", "cpu", "cuda"]),
+         arg("--template", metavar="REF", help="render each prompt through this prompt template first "
+                                               "(e.g. zero-shot@builtin), as compare will"),
          arg("--as", dest="name", metavar="NAME", help="name to register the model under"),
          arg("--restart", action="store_true", help="ignore a checkpoint of the same name and start over"),
          epilog="Running the same command again resumes from the last checkpoint (or returns the finished model).\n"
@@ -80,7 +82,7 @@ def _finetune(ns, ctx):
 
     return finetune(ns.base, ns.data, method=ns.method, epochs=ns.epochs, lr=ns.lr, max_steps=ns.max_steps,
                     max_length=ns.max_length, batch_size=ns.batch_size, eval_split=ns.eval_split, lora_r=ns.lora_r,
-                    lora_alpha=ns.lora_alpha, seed=ns.seed, device=ns.device, name=ns.name,
+                    lora_alpha=ns.lora_alpha, seed=ns.seed, device=ns.device, name=ns.name, template=ns.template,
                     resume=not ns.restart, progress=not ctx.quiet)
 
 

@@ -142,8 +142,10 @@ def _models_rows() -> List[dict]:
     return out
 
 
-def _resolver(name: str):
-    if name in BUILTINS:
+def _resolver(name: Any):
+    if isinstance(name, FineTunedModel):
+        name = name.name
+    if not isinstance(name, str) or name in BUILTINS:
         return None
     row = _row(name)
     if row is None:
@@ -198,6 +200,8 @@ def _resolve_dataset(dataset: Any) -> Tuple[List[dict], str, Optional[str]]:
     """(records, ref, snapshot id) for a dataset name/ref, a Dataset, a list of dicts, a DataFrame or a .jsonl path."""
     if hasattr(dataset, "to_dict") and hasattr(dataset, "columns") and hasattr(dataset, "iloc"):  # DataFrame
         dataset = dataset.to_dict("records")
+    elif hasattr(dataset, "column_names") and hasattr(dataset, "to_list"):  # a Hugging Face datasets.Dataset
+        dataset = dataset.to_list()
     if isinstance(dataset, (list, tuple)):
         records = [dict(r) for r in dataset]
         if records and not all(isinstance(r, dict) for r in dataset):
@@ -241,8 +245,13 @@ def _format(records: List[dict]) -> Tuple[str, Tuple[str, ...]]:
         f"fields present: {', '.join(present) or 'none'}" + ("" if records else " (it is empty)"))
 
 
-def _encode(records: List[dict], tok, fmt: str, fields: Tuple[str, ...], max_length: int) -> Tuple[List[dict], int]:
-    """Tokenized examples {"input_ids", "labels"} and how many rows were skipped."""
+def _encode(records: List[dict], tok, fmt: str, fields: Tuple[str, ...], max_length: int,
+            template: Any = None) -> Tuple[List[dict], int]:
+    """Tokenized examples {"input_ids", "labels"} and how many rows were skipped.
+
+    With a template (a PromptVersion), each pair's prompt is first rendered through it as `question` (the
+    record's other fields are variables too), so training sees the prompts `compare` will send.
+    """
     from .prompts import to_chat
 
     eos = tok.eos_token or ""
@@ -254,6 +263,8 @@ def _encode(records: List[dict], tok, fmt: str, fields: Tuple[str, ...], max_len
             if not (isinstance(p, str) and p.strip() and isinstance(a, str) and a.strip()):
                 skipped += 1
                 continue
+            if template is not None:
+                p = template.render(**{**r, "question": p})
             if has_template:
                 prompt_text = to_chat(tok, p)
                 full = tok.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": a}],
@@ -355,11 +366,13 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
              max_length: int = 256, batch_size: int = 8, seed: int = 0, eval_split: float = 0.1, lora_r: int = 8,
              lora_alpha: int = 16, lora_dropout: float = 0.05, max_steps: Optional[int] = None,
              name: Optional[str] = None, resume: bool = True, device: str = "auto",
-             eval_every: Optional[int] = None, progress: bool = True) -> FineTunedModel:
+             eval_every: Optional[int] = None, template: Any = None, progress: bool = True) -> FineTunedModel:
     """Fine-tune `base` (a model name) on `dataset` and register the result as `name`.
 
     lr defaults to 2e-4 for LoRA and 5e-5 for full fine-tuning. max_steps, when given, is the number of
-    optimizer steps (the data cycles as needed), as in transformers' Trainer; else epochs x batches. With resume=True, an earlier call with the same name and settings continues from its last
+    optimizer steps (the data cycles as needed), as in transformers' Trainer; else epochs x batches.
+    template (a prompt ref such as "zero-shot@builtin" or a PromptVersion) renders each pair's prompt as
+    `question` before the chat template, so the model trains on the prompts a `compare` variant sends. With resume=True, an earlier call with the same name and settings continues from its last
     checkpoint, or returns the finished model without training again. Ctrl-C keeps the last checkpoint and
     marks the run interrupted.
     """
@@ -370,7 +383,7 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
     method = str(method).lower()
     if method not in METHODS:
         raise InputError(f"unknown fine-tuning method '{method}'; use lora or full")
-    if isinstance(base, LoadedModel):
+    if isinstance(base, (LoadedModel, FineTunedModel)):
         base = base.name
     base = str(base)
     lr = float(lr) if lr is not None else (2e-4 if method == "lora" else 5e-5)
@@ -386,6 +399,13 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
 
     records, ref, snapshot = _resolve_dataset(dataset)
     fmt, fields = _format(records)
+    tpl = None
+    if template is not None:
+        from .prompts import prompt as get_prompt
+
+        tpl = get_prompt(template)
+        if fmt != "pairs":
+            raise InputError("template applies to prompt/response pairs; this dataset is plain text")
     name = name or _default_name(base, method, ref)
     if not _NAME.match(name) or name in BUILTINS:
         raise InputError(f"'{name}' cannot name a fine-tuned model; use letters, digits, '_', '-', '.' "
@@ -397,7 +417,7 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
               "epochs": epochs, "lr": lr, "max_length": int(max_length), "batch_size": int(batch_size),
               "seed": int(seed), "eval_split": float(eval_split), "max_steps": max_steps,
               "lora": [int(lora_r), int(lora_alpha), float(lora_dropout)] if method == "lora" else None,
-              "device": dev.split(":")[0]}
+              "device": dev.split(":")[0], "template": tpl.sha256 if tpl is not None else None}
     chash = _config_hash(config)
     existing = _row(name)
     if existing is not None and resume and json.loads(existing["params"]).get("config_hash") == chash \
@@ -419,7 +439,9 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
             shutil.rmtree(ckpt, ignore_errors=True)
             state = None
 
-    params = {k: v for k, v in config.items() if k not in ("base_id", "lora")}
+    params = {k: v for k, v in config.items() if k not in ("base_id", "lora", "template")}
+    if tpl is not None:
+        params["template"] = tpl.ref
     if method == "lora":
         params.update(lora_r=int(lora_r), lora_alpha=int(lora_alpha), lora_dropout=float(lora_dropout))
     params.update(name=name, format=fmt, fields=list(fields), dataset_snapshot=snapshot)
@@ -428,7 +450,7 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
                            epochs=epochs, max_length=int(max_length), batch_size=int(batch_size), seed=int(seed),
                            eval_split=float(eval_split), lora=(int(lora_r), int(lora_alpha), float(lora_dropout)),
                            max_steps=max_steps, device=device, dev=dev, dtype=dtype, folder=folder,
-                           config_hash=chash, run=run, eval_every=eval_every,
+                           config_hash=chash, run=run, eval_every=eval_every, template=tpl,
                            disable=not progress or progress_disabled())
         if state is not None:
             run.set_tag("resumed_from_step", state["step"])
@@ -468,7 +490,7 @@ class _Trainer:
     """The training loop. Kept in one object so checkpointing sees the model, optimizer and position."""
 
     def __init__(self, *, base, records, fmt, fields, method, lr, epochs, max_length, batch_size, seed, eval_split,
-                 lora, max_steps, device, dev, dtype, folder, config_hash, run, eval_every, disable):
+                 lora, max_steps, device, dev, dtype, folder, config_hash, run, eval_every, template, disable):
         self.__dict__.update(locals())
         del self.__dict__["self"]
 
@@ -483,7 +505,7 @@ class _Trainer:
         seed_all(self.seed)
         self.lm = load_model(self.base, device=self.device, fresh=True)
         tok = self.lm.tokenizer
-        examples, skipped = _encode(self.records, tok, self.fmt, self.fields, self.max_length)
+        examples, skipped = _encode(self.records, tok, self.fmt, self.fields, self.max_length, self.template)
         if not examples:
             present = sorted({k for r in self.records for k in r})
             raise InputError(f"the dataset has no usable rows after tokenizing (max_length={self.max_length}); "

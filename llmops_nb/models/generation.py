@@ -374,6 +374,10 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
     if temperature < 0:
         raise InputError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
 
+    from .finetune import FineTunedModel
+
+    if isinstance(model, FineTunedModel):
+        model = model.name
     started = time.perf_counter()
     lm = model if isinstance(model, LoadedModel) else None
     if chat:
