@@ -82,8 +82,8 @@ class SearchResults:
                  exact: bool = False, note: str = "", elapsed_ms: float = 0.0, method: str = "hnsw"):
         self.index = index
         self.query = query
-        self.keys = [int(x) for x in keys]
-        self.scores = [float(x) for x in scores]
+        self.keys: List[int] = np.asarray(keys).tolist()
+        self.scores: List[float] = np.asarray(scores, dtype=np.float64).tolist()
         self.k = k
         self.where = where
         self.exact = exact

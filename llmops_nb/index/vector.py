@@ -448,6 +448,10 @@ class VectorIndex:
             return vec, text
         if query is None:
             raise InputError("empty query; give some words (or a vector) to search for")
+        if isinstance(query, np.ndarray) and query.dtype == np.float32 and query.shape == (self.dim,):
+            if not np.isfinite(query.sum()):  # one reduction: NaN or inf anywhere makes the sum non-finite
+                raise InputError("the query vector has NaN or infinite values")
+            return query, None
         try:
             vec = np.asarray(query, dtype=np.float32)
         except (TypeError, ValueError):
@@ -462,8 +466,7 @@ class VectorIndex:
         return vec, None
 
     def _scores(self, distances: np.ndarray) -> np.ndarray:
-        d = np.asarray(distances, dtype=np.float64)
-        return -d if self.metric == "l2sq" else 1.0 - d
+        return -distances if self.metric == "l2sq" else 1.0 - distances
 
     def _distances(self, vectors: np.ndarray, q: np.ndarray) -> np.ndarray:
         """The metric's distances from q to each row, as usearch computes them (numpy, for exact subsets)."""
