@@ -184,6 +184,14 @@ def test_dtypes_recall_and_size(ws):
         assert rep.sample == 300 and "recall@10" in str(rep)
         sizes[dt] = ix.path.stat().st_size
     assert sizes["f32"] > sizes["f16"] > sizes["i8"]
+    hard = build_index(records(3000), name="hard", vectors=clustered(3000, dim=64, noise=3.0), model=None,
+                       connectivity=4, progress=False)  # near-uniform noise and a sparse graph
+    narrow = hard.recall(sample=300, k=10, expansion_search=1)
+    assert narrow.recall < 0.95 and "raise expansion_search" in str(narrow)  # the report says what to do
+    ix.expansion_search = 200  # stored with the index, no rebuild
+    assert fresh(ix.name).expansion_search == 200 and fresh(ix.name)._ix.expansion_search == 200
+    with pytest.raises(InputError, match="expansion_search must be"):
+        ix.expansion_search = 0
     with pytest.raises(InputError, match="sample must be"):
         ix.recall(sample=0)
 

@@ -83,7 +83,7 @@ def _as_records(source: Any) -> Tuple[Iterable[dict], Any]:
     ds = None
     if isinstance(source, (str, Dataset)):
         ds = dataset(source)
-        return ds.records(), ds
+        return _normalize_records(ds.records()), ds
     try:
         import pandas as pd
 
@@ -328,7 +328,6 @@ class VectorIndex:
         self.dtype: str = r["dtype"]
         self.connectivity: int = r["connectivity"]
         self.expansion_add: int = r["expansion_add"]
-        self.expansion_search: int = r["expansion_search"]
         self.chunk_tokens: Optional[int] = r["chunk_tokens"]
         self.overlap: Optional[int] = r["overlap"]
         self.dataset_ref: Optional[str] = r["dataset_ref"]
@@ -336,6 +335,20 @@ class VectorIndex:
         self.stats: Dict[str, Any] = json.loads(r["stats"] or "{}")
         self.created_at: float = r["created_at"]
         self.updated_at: float = r["updated_at"]
+
+    @property
+    def expansion_search(self) -> int:
+        """How many candidates HNSW keeps while searching: higher gives better recall, lower is faster.
+        Setting it is stored with the index (no rebuild needed); `recall()` shows what it buys."""
+        return int(self._row["expansion_search"])
+
+    @expansion_search.setter
+    def expansion_search(self, value: int) -> None:
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise InputError(f"expansion_search must be an integer >= 1 (got {value!r})")
+        self._wsobj.db.execute("UPDATE indexes SET expansion_search=? WHERE id=?", (int(value), self.id))
+        self._row["expansion_search"] = int(value)
+        self._ix.expansion_search = int(value)
 
     @property
     def path(self) -> Path:
@@ -866,12 +879,21 @@ class RecallReport:
     def to_dict(self) -> dict:
         return {"index": self.index, f"recall@{self.k}": self.recall, "recall": self.recall, "k": self.k,
                 "sample": self.sample, "size": self.size, "expansion_search": self.expansion_search,
-                "dtype": self.dtype, "hnsw_qps": self.hnsw_qps, "exact_qps": self.exact_qps, "speedup": self.speedup}
+                "dtype": self.dtype, "hnsw_qps": self.hnsw_qps, "exact_qps": self.exact_qps, "speedup": self.speedup,
+                "advice": self.advice or None}
+
+    @property
+    def advice(self) -> str:
+        if self.recall < 0.95:
+            return (f"to raise recall, raise expansion_search (e.g. index.expansion_search = {self.expansion_search * 2}"
+                    f"; try it first with recall(expansion_search={self.expansion_search * 2}))")
+        return ""
 
     def __str__(self) -> str:
+        advice = f"\n{self.advice}" if self.advice else ""
         return (f"index {self.index}: recall@{self.k} = {self.recall:.3f} on {self.sample} sampled vectors of {self.size} "
                 f"(HNSW {self.hnsw_qps:,.0f} q/s vs exact {self.exact_qps:,.0f} q/s, {self.speedup:.1f}x; "
-                f"expansion_search={self.expansion_search}, {self.dtype})")
+                f"expansion_search={self.expansion_search}, {self.dtype}){advice}")
 
     __repr__ = __str__
 
