@@ -109,3 +109,47 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item"):
         return jsonable(value.item())
     return value
+
+
+class ResultTable:
+    """A list of row dicts shown as a table: iterate, `.names`, `.to_pandas()`, plain text, escaped HTML.
+
+    Subclasses set `columns`, `noun` (plural, for "no X yet") and `caption`.
+    """
+
+    columns: Sequence[str] = ()
+    noun = "rows"
+    caption = ""
+    max_width = 48
+
+    def __init__(self, rows: List[dict]):
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def names(self) -> List[str]:
+        return [r["name"] for r in self.rows]
+
+    def to_dict(self) -> list:
+        return self.rows
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=list(self.columns))
+
+    def __str__(self) -> str:
+        return text_table(self.rows, self.columns, max_width=self.max_width) if self.rows else f"no {self.noun} yet"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.rows)} {self.noun})"
+
+    def _repr_html_(self) -> str:
+        if not self.rows:
+            return f"<div class='llmops-muted'>no {esc(self.noun)} yet</div>"
+        return html_table(self.rows, self.columns, caption=self.caption)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
-from ..display import STYLE, esc, fmt_time, html_table, text_table
+from ..display import ResultTable, STYLE, esc, fmt_time, html_table, text_table
 from ..errors import InputError, not_found
 from .loaders import LineErrors, iter_source
 
@@ -404,39 +404,10 @@ def dataset(ref: Union[str, Dataset]) -> Dataset:
     return Dataset(row)
 
 
-class DatasetsTable:
+class DatasetsTable(ResultTable):
     columns = ["name", "version", "records", "op", "parent", "created", "source"]
-
-    def __init__(self, rows: List[dict]):
-        self.rows = rows
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    @property
-    def names(self) -> List[str]:
-        return [r["name"] for r in self.rows]
-
-    def to_dict(self):
-        return self.rows
-
-    def to_pandas(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.rows, columns=self.columns)
-
-    def __str__(self):
-        return text_table(self.rows, self.columns) if self.rows else "no datasets yet"
-
-    def __repr__(self):
-        return f"DatasetsTable({len(self.rows)} datasets)"
-
-    def _repr_html_(self):
-        return html_table(self.rows, self.columns, caption="datasets (latest versions)") if self.rows else \
-            "<div class='llmops-muted'>no datasets yet</div>"
+    noun = "datasets"
+    caption = "datasets (latest versions)"
 
 
 def datasets(all_versions: bool = False) -> DatasetsTable:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import numpy as np
 
-from ..display import STYLE, esc, fmt_time, html_kv, html_table, jsonable, text_table
+from ..display import ResultTable, STYLE, esc, fmt_time, html_kv, html_table, jsonable, text_table
 from ..errors import InputError, LlmopsError, MissingDependencyError, not_found
 from .chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, ChunkStats, check_window, chunk_records
 from .results import SearchResults
@@ -1046,39 +1046,10 @@ def drop_index(name: str) -> "IndexesTable":
     return indexes()
 
 
-class IndexesTable:
+class IndexesTable(ResultTable):
     columns = ["name", "records", "chunks", "model", "dtype", "dataset", "changes", "size", "updated"]
-
-    def __init__(self, rows: List[dict]):
-        self.rows = rows
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    @property
-    def names(self) -> List[str]:
-        return [r["name"] for r in self.rows]
-
-    def to_dict(self):
-        return self.rows
-
-    def to_pandas(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.rows, columns=self.columns)
-
-    def __str__(self):
-        return text_table(self.rows, self.columns) if self.rows else "no indexes yet"
-
-    def __repr__(self):
-        return f"IndexesTable({len(self.rows)} indexes)"
-
-    def _repr_html_(self):
-        return html_table(self.rows, self.columns, caption="vector indexes") if self.rows else \
-            "<div class='llmops-muted'>no indexes yet</div>"
+    noun = "indexes"
+    caption = "vector indexes"
 
 
 def indexes() -> IndexesTable:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from ..display import html_table, text_table
+from ..display import ResultTable, html_table, text_table
 
 
 @dataclass(frozen=True)
@@ -63,40 +63,21 @@ BUILTINS: Dict[str, ModelSpec] = {
 }
 
 
-class ModelsTable:
+class ModelsTable(ResultTable):
     """Known models: built-ins (with install state) and fine-tunes registered in the workspace."""
 
     columns = ["name", "kind", "params", "installed", "source"]
-
-    def __init__(self, rows: List[dict]):
-        self.rows = rows
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    @property
-    def names(self) -> List[str]:
-        return [r["name"] for r in self.rows]
-
-    def to_dict(self) -> list:
-        return self.rows
+    noun = "models"
+    caption = "models"
+    max_width = 70
 
     def to_pandas(self):
         import pandas as pd
 
-        return pd.DataFrame(self.rows)
-
-    def __str__(self) -> str:
-        return text_table(self.rows, self.columns, max_width=70)
+        return pd.DataFrame(self.rows)  # fine-tunes carry extra columns
 
     def __repr__(self) -> str:
         return f"ModelsTable({', '.join(self.names)})"
-
-    def _repr_html_(self) -> str:
-        return html_table(self.rows, self.columns, caption="models")
 
 
 _extra_sources: List[Callable[[], List[dict]]] = []
