@@ -37,9 +37,23 @@ def find_pyproject(start: Optional[Path] = None) -> Optional[Path]:
     return None
 
 
+_table_memo: Dict[tuple, Dict[str, Any]] = {}
+
+
 def _pyproject_table(path: Optional[Path]) -> Dict[str, Any]:
+    """The [tool.llmops] table, parsed once per file version (workspace() is on every command's path)."""
     if path is None or tomllib is None:
         return {}
+    try:
+        key = (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return {}
+    if key not in _table_memo:
+        _table_memo[key] = _parse_table(path)
+    return dict(_table_memo[key])
+
+
+def _parse_table(path: Path) -> Dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
