@@ -57,6 +57,21 @@ def test_text_field_choice_and_suggestions(ws, tmp_path):
         L.load_dataset(ROWS, "x", id_field="key")
 
 
+def test_the_text_field_keeps_its_name_through_curation_and_review(ws):
+    # pairs loaded with text_field picked automatically ("prompt"): records still carry prompt and response
+    rows = [{"prompt": f"  Question   number {i}?", "response": f"answer {i}"} for i in range(6)]
+    ds = L.load_dataset(rows, "pairs")
+    assert ds.text_field == "prompt" and ds.params["text_field_used"] == "prompt"
+    recs = list(ds.records())
+    assert [r["prompt"] for r in recs] == [r["prompt"] for r in rows] and recs[0]["response"] == "answer 0"
+    assert [r["prompt"] for r in L.dataset("pairs@v1").records(["prompt"])] == [r["prompt"] for r in rows]
+    # curation edits `text`; the prompt field follows the edit, it is not a stale copy
+    out = L.curate("pairs", steps=["normalize"]).dataset
+    assert out.text_field == "prompt"
+    assert [r["prompt"] for r in out.records()] == [f"Question   number {i}?" for i in range(6)]
+    assert all(r["prompt"] is None for r in out.records(raw=True))
+
+
 def test_malformed_jsonl_stops_with_file_and_line_or_skips_and_counts(ws, tmp_path):
     p = tmp_path / "bad.jsonl"
     p.write_text('{"text": "fine"}\n{"text": "broken\n[1, 2]\n{"text": "also fine"}\n')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ def grid_points(grid: Mapping[str, Sequence[Any]]) -> List[Dict[str, Any]]:
 
 
 def run_point(notebook: str, params: Dict[str, Any], workspace_path: str, device: str, parent_id: str) -> dict:
-    """Executed in a Dask worker process (importable entry point: workers start with spawn)."""
+    """Executed in a Dask worker process (an importable entry point, so spawned workers find it too)."""
     os.environ["LLMOPS_HOME"] = workspace_path
     os.environ.setdefault("LLMOPS_QUIET", "1")
     from ..workspace import reset_workspace
@@ -168,8 +169,17 @@ def _client(workers: int, scheduler: Optional[str]):
         except (OSError, TimeoutError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S}s "
                              f"({type(exc).__name__}); check the address, or omit --scheduler for a local cluster") from None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=50)
+    import dask
+
+    # Linux: fork the workers from this process, which has papermill and nbformat imported already (~4 s a
+    # worker with spawn). Workers only drive kernels, which are fresh processes; workspace and run state
+    # inherited from here is dropped in the child (see workspace._forget_after_fork). Elsewhere: spawn.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    import papermill  # noqa: F401  (what the workers need, imported once here)
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=50)
     return Client(cluster), cluster
 
 

@@ -322,7 +322,7 @@ def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None
                 inp = _Spill(inp, ws.dir("datasets"))
                 spills.append(inp)
             if inp is src:
-                inp = src if p.spec.multipass else _progress(src.records(), len(src), f"curate {src.ref}", progress)
+                inp = src.raw() if p.spec.multipass else _progress(src.records(raw=True), len(src), f"curate {src.ref}", progress)
             counted = _Counted(p.spec.fn(inp, ctx, **p.params))
             contexts.append(ctx)
             counters.append(counted)
@@ -413,7 +413,7 @@ def split_dataset(data: Union[str, Dataset], eval_fraction: Optional[float] = 0.
     params = {"eval_fraction": eval_fraction, "eval_size": int(mask.sum()), "seed": seed}
     sides = {}
     for side, want in (("train", False), ("eval", True)):
-        recs = (r for i, r in enumerate(src.records()) if bool(mask[i]) == want)
+        recs = (r for i, r in enumerate(src.records(raw=True)) if bool(mask[i]) == want)
         sides[side] = create_snapshot(f"{base}-{side}", recs, parent=src, op="split", source=src.ref,
                                       params={**params, "side": side})
     return Split(sides["train"], sides["eval"], src, seed)
@@ -687,7 +687,7 @@ def revert(data: Union[str, Dataset, CurationResult], record_ids: Union[str, Seq
             restore[rid] = json.loads(removed[-1]["record"])
 
     def records() -> Iterator[dict]:
-        for rec in ds.records():
+        for rec in ds.records(raw=True):
             yield {**rec, **originals[rec["id"]]} if rec["id"] in originals else rec
         for rid in ids:
             if rid in restore:

@@ -40,6 +40,17 @@ def check_name(name: str) -> str:
     return name
 
 
+class RawRecords:
+    def __init__(self, ds: "Dataset"):
+        self.ds = ds
+
+    def __iter__(self) -> Iterator[dict]:
+        return self.ds.records(raw=True)
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+
 class Dataset:
     """One immutable snapshot. Iterates lazily; `.to_pandas()` loads it all."""
 
@@ -94,11 +105,28 @@ class Dataset:
         pf = pq.ParquetFile(self.path)
         yield from pf.iter_batches(batch_size=batch_size, columns=columns)
 
-    def records(self, columns: Optional[List[str]] = None) -> Iterator[dict]:
+    def records(self, columns: Optional[List[str]] = None, *, raw: bool = False) -> Iterator[dict]:
+        """Each record as a dict. A dataset loaded with a text field other than `text` (say `prompt`) stores
+        that value once, under `text`; records carry it under its own name too, unless raw=True (how
+        curation copies records, so an edited `text` never leaves a stale copy behind)."""
+        alias = self.text_field if self.text_field != "text" and not raw else None
+        if alias and columns is not None and alias in columns and "text" not in columns:
+            columns = list(columns) + ["text"]
         for batch in self.iter_batches(columns):
-            yield from batch.to_pylist()
+            if alias is None:
+                yield from batch.to_pylist()
+                continue
+            for rec in batch.to_pylist():
+                if rec.get(alias) is None and "text" in rec:
+                    rec[alias] = rec["text"]
+                yield rec
 
-    __iter__ = records
+    def __iter__(self) -> Iterator[dict]:
+        return self.records()
+
+    def raw(self) -> "RawRecords":
+        """A re-iterable, sized view of the stored records (no text-field alias filled in)."""
+        return RawRecords(self)
 
     def texts(self) -> Iterator[str]:
         for batch in self.iter_batches(["text"]):
@@ -249,9 +277,12 @@ def _to_table(rows: List[dict], schema):
 
 def create_snapshot(name: str, records: Iterable[dict], *, parent: Optional[Dataset] = None, op: str,
                     params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
-                    text_field: str = "text") -> Dataset:
-    """Write records (each with 'id' and 'text') as the next version of `name`. Never overwrites."""
+                    text_field: Optional[str] = None) -> Dataset:
+    """Write records (each with 'id' and 'text') as the next version of `name`. Never overwrites.
+    The text field name (see Dataset.records) is the parent's unless given."""
     check_name(name)
+    if text_field is None:
+        text_field = parent.text_field if parent is not None else "text"
     ws = _ws()
     writer = _SnapshotWriter(ws)
     try:
@@ -376,8 +407,11 @@ def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optiona
     extra = {**stats, "skipped_lines": errors.count, "skipped_examples": errors.skipped,
              "text_field_used": state["field"]}
     ds.params.update(extra)
-    _ws().db.execute("UPDATE datasets SET params=? WHERE id=?", (json.dumps(ds.params, default=str), ds.id))
+    used = state["field"] or "text"
+    _ws().db.execute("UPDATE datasets SET params=?, text_field=? WHERE id=?",
+                     (json.dumps(ds.params, default=str), used, ds.id))
     ds._row["params"] = json.dumps(ds.params, default=str)
+    ds._row["text_field"] = ds.text_field = used
     return ds
 
 

@@ -219,7 +219,7 @@ class Review:
         rejected, edited = set(eff["rejected"]), set(eff["edited"])
 
         def records() -> Iterator[dict]:
-            for rec in ds.records():
+            for rec in ds.records(raw=True):
                 rid = rec["id"]
                 if rid in rejected:
                     writer.add(Change(rid, "review", "removed", "rejected", None, {"note": dec[rid].get("note")}, rec))

@@ -217,13 +217,7 @@ def _resolve_dataset(dataset: Any) -> Tuple[List[dict], str, Optional[str]]:
         from ..data.datasets import dataset as get_dataset
 
         ds = get_dataset(dataset) if isinstance(dataset, str) else dataset
-        text_field = (getattr(ds, "params", None) or {}).get("text_field_used")
-        records = []
-        for rec in ds.records():
-            rec = dict(rec)
-            if text_field and text_field != "text" and rec.get(text_field) is None:
-                rec[text_field] = rec.get("text")  # the loader keeps the text field's value only under "text"
-            records.append(rec)
+        records = list(ds.records())
         return records, ds.ref, getattr(ds, "snapshot_id", None)
     raise InputError(f"cannot fine-tune on a {type(dataset).__name__}; pass a dataset name, a list of dicts, "
                      "a DataFrame or a .jsonl path")

@@ -344,6 +344,18 @@ def start_run(name: str = "run", params: Optional[Dict[str, Any]] = None, *, tag
     return run
 
 
+def _forget_runs_after_fork() -> None:
+    """A forked child (a Dask worker of `sweep`) starts with no open runs of its own."""
+    global _auto_run, _stack_lock
+    _stack.clear()
+    _stack_lock = threading.Lock()
+    _auto_run = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_runs_after_fork)
+
+
 def active_run() -> Optional[Run]:
     """The innermost open run of this process, else the run named by LLMOPS_RUN_ID (set by run_notebook)."""
     with _stack_lock:

@@ -118,6 +118,20 @@ def workspace(path: Union[str, os.PathLike, None] = None) -> Workspace:
         return _current
 
 
+_inherited: list = []  # what a forked child got from its parent: SQLite forbids using or closing it there
+
+
+def _forget_after_fork() -> None:
+    global _current, _explicit
+    if _current is not None:
+        _inherited.append(_current)  # kept referenced, so its connections are never closed in the child
+    _current, _explicit = None, False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def reset_workspace() -> None:
     """Forget the current workspace (tests, or after changing LLMOPS_HOME)."""
     global _current, _explicit
