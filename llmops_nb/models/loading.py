@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import InputError, MissingDependencyError, not_found
 from .registry import BUILTINS, SMOLLM2_GGUF
@@ -221,22 +222,35 @@ def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fre
 
 
 class Embedder:
-    """A sentence embedder (MiniLM by default) returning L2-normalized float32 vectors."""
+    """A sentence embedder (MiniLM by default) returning L2-normalized float32 vectors.
 
-    def __init__(self, name: str, model: Any, device: str):
+    A sentence-transformers folder made of a Transformer and a mean/CLS/max Pooling module (MiniLM is) runs
+    here on plain transformers: the same vectors as SentenceTransformer.encode without importing
+    sentence-transformers, which costs ~7 s a process. Other layouts go through sentence-transformers.
+    """
+
+    def __init__(self, name: str, model: Any, device: str, *, tokenizer: Any = None, pooling: str = "",
+                 normalize: bool = False, max_seq_length: int = 0, dim: int = 0):
         self.name = name
         self.model = model
         self.device = device
-        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
+        self._tokenizer = tokenizer
+        self._pooling = pooling  # "" when `model` is a SentenceTransformer
+        self._normalize = normalize
+        self._max_seq_length = max_seq_length
+        if dim:
+            self.dim = int(dim)
+        else:
+            get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self.dim = int(get_dim())
 
     @property
     def tokenizer(self):
-        return self.model.tokenizer
+        return self._tokenizer if self._pooling else self.model.tokenizer
 
     @property
     def max_seq_length(self) -> int:
-        return int(self.model.max_seq_length)
+        return int(self._max_seq_length if self._pooling else self.model.max_seq_length)
 
     def encode(self, texts, *, batch_size: int = 64, normalize: bool = True, progress: bool = False):
         import numpy as np
@@ -244,12 +258,73 @@ class Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=normalize,
-                                 convert_to_numpy=True, show_progress_bar=progress)
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        if not self._pooling:
+            vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=normalize,
+                                     convert_to_numpy=True, show_progress_bar=progress)
+            return np.ascontiguousarray(vecs, dtype=np.float32)
+        return self._encode(texts, batch_size, normalize or self._normalize, progress)
+
+    def _encode(self, texts: List[str], batch_size: int, normalize: bool, progress: bool):
+        import numpy as np
+        from tqdm.auto import tqdm
+
+        torch = _torch()
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths batch together
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        bar = tqdm(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not progress, leave=False)
+        with torch.inference_mode():
+            for s in range(0, len(order), batch_size):
+                idx = order[s:s + batch_size]
+                enc = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                      max_length=self._max_seq_length, return_tensors="pt").to(self.device)
+                hidden = self.model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                if self._pooling == "cls":
+                    vec = hidden[:, 0]
+                elif self._pooling == "max":
+                    vec = hidden.masked_fill(mask == 0, float("-inf")).max(dim=1).values
+                else:
+                    vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                if normalize:
+                    vec = torch.nn.functional.normalize(vec, p=2, dim=1)
+                out[idx] = vec.float().cpu().numpy()
+                bar.update(len(idx))
+        bar.close()
+        return out
 
     def __repr__(self) -> str:
         return f"Embedder({self.name!r}, dim={self.dim}, device={self.device!r})"
+
+
+def _plain_embedder(name: str, folder: Path, dev: str) -> Optional[Embedder]:
+    """An Embedder on plain transformers for a Transformer + Pooling (+ Normalize) folder, else None."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]) or modules[0]["path"]:
+            return None
+        pool = json.loads((folder / modules[1]["path"] / "config.json").read_text())
+        modes = [m for m in ("cls_token", "mean_tokens", "max_tokens") if pool.get(f"pooling_mode_{m}")]
+        if len(modes) != 1 or any(pool.get(k) for k in ("pooling_mode_mean_sqrt_len_tokens",
+                                                          "pooling_mode_weightedmean_tokens",
+                                                          "pooling_mode_lasttoken")):
+            return None
+        cfg_path = folder / "sentence_bert_config.json"
+        cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+        if cfg.get("do_lower_case"):
+            return None
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    from transformers import AutoModel, AutoTokenizer
+
+    _quiet_transformers()
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModel.from_pretrained(str(folder)).to(dev)
+    model.eval()
+    max_len = int(cfg.get("max_seq_length") or min(tok.model_max_length, 512))
+    return Embedder(name, model, dev, tokenizer=tok, pooling=modes[0].split("_")[0],
+                    normalize=kinds[-1] == "Normalize", max_seq_length=max_len,
+                    dim=int(pool.get("word_embedding_dimension") or model.config.hidden_size))
 
 
 def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Embedder:
@@ -272,13 +347,14 @@ def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Em
         if not folder.is_dir():
             embedders = [s.name for s in BUILTINS.values() if s.kind == "embedding"]
             raise not_found("embedder", name, embedders, hint=f"use {', '.join(embedders)} or a local folder")
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise MissingDependencyError("sentence-transformers is not installed; run: pip install sentence-transformers") from None
-    _quiet_transformers()
-    model = SentenceTransformer(str(folder), device=dev)
-    emb = Embedder(name, model, dev)
+    emb = _plain_embedder(name, folder, dev)
+    if emb is None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise MissingDependencyError("sentence-transformers is not installed; run: pip install sentence-transformers") from None
+        _quiet_transformers()
+        emb = Embedder(name, SentenceTransformer(str(folder), device=dev), dev)
     with _memo_lock:
         _memo[key] = emb
     return emb
