@@ -28,6 +28,8 @@ def test_every_notebook_has_a_parameters_cell_and_device_parameter():
         assert len(tagged) == 1, path.name
         assert re.search(r"^device = ", tagged[0].source, re.M) and re.search(r"^seed = ", tagged[0].source, re.M)
         assert any(c.cell_type == "markdown" for c in nb.cells), f"{path.name} explains its steps"
+        assigned = re.findall(r"^(\w+) = ", tagged[0].source, re.M)
+        assert list(papermill.inspect_notebook(str(path))) == assigned, f"{path.name}: papermill reads every parameter"
 
 
 @pytest.mark.slow

@@ -17,13 +17,10 @@ from ..commands import arg, command
          arg("--question-field", default=None), arg("--reference-field", default=None),
          arg("--no-cache", action="store_true", help="regenerate even when a cached response exists"),
          arg("--seed", type=int, default=0),
-         arg("--workers", default="1", metavar="N",
-             help="generate N variants at once in separate processes; 'auto': one per CPU core (1 on a GPU)"),
          epilog="example: llmops compare --variant zero-shot:smollm2-135m-instruct --variant rag:smollm2-135m-instruct:pydoc:4")
 def _compare(ns, ctx):
     from ..evals.compare import compare
 
     return compare(ns.eval_set, ns.variants, ns.metrics, baseline=ns.baseline, limit=ns.limit,
                    max_new_tokens=ns.max_new_tokens, question_field=ns.question_field,
-                   reference_field=ns.reference_field, cache=not ns.no_cache, seed=ns.seed, workers=ns.workers,
-                   progress=not ctx.quiet)
+                   reference_field=ns.reference_field, cache=not ns.no_cache, seed=ns.seed, progress=not ctx.quiet)

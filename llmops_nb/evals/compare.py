@@ -11,7 +11,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..config import progress_disabled
 from ..display import STYLE, esc, fmt, html_table, jsonable, text_table
@@ -90,14 +90,12 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
             *, baseline: Optional[str] = None, few_shot_pool: Any = BUILTIN_POOL, question_field: Optional[str] = None,
             reference_field: Optional[str] = None, limit: Optional[int] = None, max_new_tokens: int = 64,
             batch_size: int = 16, seed: int = 0, cache: bool = True, name: Optional[str] = None,
-            workers: Union[int, str] = 1, progress: bool = True) -> "Comparison":
+            progress: bool = True) -> "Comparison":
     """Run every variant on every example of `eval_set` and score them side by side.
 
     variants: specs like "zero-shot:smollm2-135m-instruct", "few-shot:M:3", "rag:M:INDEX:4",
     "prompt:M:NAME@v2", "ft:MY_LORA", "ft:MY_LORA+rag:INDEX:4" (see evals.variants).
-    workers: generate that many variants at once in separate processes ("auto": one per CPU core; 1 on a
-    GPU). Outputs are the same as with workers=1 (440 of 440 with SmolLM2 on pydoc-qa); on this 2-core CPU
-    generation took 0.85x the time (two processes share the memory bandwidth)."""
+    """
     if not variants:
         raise InputError("give at least one variant, e.g. zero-shot:smollm2-135m-instruct (--variant SPEC)")
     parsed = [parse_variant(v) for v in variants]
@@ -105,9 +103,6 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
     if len(set(specs)) != len(specs):
         raise InputError(f"variant '{next(s for s in specs if specs.count(s) > 1)}' is given twice")
     metric_names = M.check_metrics(metrics)
-    from .parallel import plan_workers
-
-    plan_workers(workers, len(parsed))  # a bad value is refused before anything runs
     rows, desc = load_rows(eval_set)
     if not rows:
         raise InputError(f"eval set {desc} is empty")
@@ -144,7 +139,6 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
     t_start = time.time()
     per_example: List[dict] = []
     with start_run(name or "compare", params=params, kind="compare") as run:
-        rendered = []
         for v in parsed:
             rng = random.Random(seed)
             lm = load_model(v.model)
@@ -168,22 +162,13 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
                     cites.append([])
                 contexts.append(ctx)
                 prompts.append(templates[v.spec].render_chat(lm, **vars_))
-            rendered.append((v, lm, prompts, contexts, cites))
-        prefetched = _prefetch(rendered, workers, cache=cache, max_new_tokens=max_new_tokens, seed=seed,
-                               batch_size=batch_size, progress=progress)
-        fresh = set()
-        if prefetched is not None:
-            seconds, fresh = prefetched
-            run.log_metric("parallel_generation_s", seconds)
-        for v, lm, prompts, contexts, cites in rendered:
-            gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
-                            cache=cache or prefetched is not None, progress=progress and not progress_disabled())
+            gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
+                            progress=progress and not progress_disabled())
             for i, (row, g) in enumerate(zip(rows, gens)):
                 per_example.append({"variant": v.name, "example": str(row.get("id", i)), "question": row[qf],
                                     "reference": row[rf], "output": g.text.strip(), "context": contexts[i],
                                     "citations": cites[i], "prompt": prompts[i], "tokens_in": g.tokens_in,
-                                    "tokens": g.tokens_out, "latency_s": g.latency_s,
-                                    "cached": g.cached and v.name not in fresh,
+                                    "tokens": g.tokens_out, "latency_s": g.latency_s, "cached": g.cached,
                                     "topic": row.get("topic")})
         _score(per_example, metric_names)
         comp = Comparison(per_example, specs, metric_names, base, params, run.id, time.time() - t_start)
@@ -193,30 +178,6 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
                     run.log_metric(f"{spec}/{metric}", mean)
         comp._save(run)
     return comp
-
-
-def _prefetch(rendered: list, workers: Union[int, str], *, cache: bool, max_new_tokens: int, seed: int,
-              batch_size: int, progress: bool) -> Optional[Tuple[float, set]]:
-    """With workers > 1, generate the variants that need it in worker processes first (see evals.parallel).
-    Returns the seconds that took and the variants generated, or None when all is left to this process."""
-    from .parallel import plan_workers, prefetch
-    from ..models.generation import uncached
-
-    if plan_workers(workers, len(rendered)) <= 1:
-        return None
-    jobs = []
-    for v, lm, prompts, _, _ in rendered:
-        missing = uncached(lm, prompts, max_new_tokens=max_new_tokens, seed=seed)
-        if missing is None:
-            continue  # not cacheable (an in-memory model): generated in this process
-        if missing or not cache:
-            jobs.append((v.name, v.model, prompts))
-    n = plan_workers(workers, len(jobs), rendered[0][1].device)
-    if n <= 1:
-        return None
-    seconds = prefetch(jobs, n, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
-                       device=rendered[0][1].device, progress=progress)
-    return seconds, {label for label, _, _ in jobs}
 
 
 def _score(rows: List[dict], metric_names: List[str]) -> None:

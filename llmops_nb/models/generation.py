@@ -348,29 +348,6 @@ def _is_oom(exc: BaseException) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------
-def _keys(model: Any, dev: str, dtype: Any, prompts: List[str], max_new_tokens: int, temperature: float,
-          seed: int) -> Tuple[dict, Optional[str], List[Optional[str]]]:
-    """(generation params, model identity, one cache key per prompt); keys are None for uncacheable models."""
-    params = {"max_new_tokens": int(max_new_tokens), "temperature": float(temperature),
-              "seed": int(seed) if temperature > 0 else None}
-    identity = model_identity(model)
-    dtype_s = str(dtype).replace("torch.", "")
-    return params, identity, [(_cache_key(identity, dev, dtype_s, p, params) if identity else None) for p in prompts]
-
-
-def uncached(model: Any, prompts: List[str], *, max_new_tokens: int = 64, temperature: float = 0.0, seed: int = 0,
-             device: str = "auto") -> Optional[int]:
-    """How many distinct `prompts` the response cache lacks for these settings; None when the model's
-    outputs are never cached (an in-memory model without a folder)."""
-    from .loading import LoadedModel, resolve_device
-
-    dev, dtype = (model.device, model.dtype) if isinstance(model, LoadedModel) else resolve_device(device)
-    _, identity, keys = _keys(model, dev, dtype, list(dict.fromkeys(prompts)), max_new_tokens, temperature, seed)
-    if identity is None:
-        return None
-    return len(keys) - len(_cache_lookup(keys))
-
-
 def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: int = 64,
              temperature: float = 0.0, seed: int = 0, batch_size: int = 16, cache: bool = True,
              progress: bool = True, device: str = "auto", chat: bool = False) -> Generations:
@@ -415,8 +392,11 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
         dev, dtype = lm.device, lm.dtype
     else:
         dev, dtype = resolve_device(device)
-    params, identity, keys = _keys(lm if lm is not None else model_name, dev, dtype, prompts,
-                                   max_new_tokens, temperature, seed)
+    params = {"max_new_tokens": max_new_tokens, "temperature": temperature,
+              "seed": int(seed) if temperature > 0 else None}
+    identity = model_identity(lm if lm is not None else model_name)
+    dtype_s = str(dtype).replace("torch.", "")
+    keys = [(_cache_key(identity, dev, dtype_s, p, params) if identity else None) for p in prompts]
 
     results: Dict[int, Generation] = {}
     hits = _cache_lookup([k for k in keys if k]) if cache and identity else {}
@@ -598,4 +578,4 @@ def clear_cache(model: Optional[str] = None) -> int:
     return db.execute("DELETE FROM generation_cache WHERE model=?", (str(model),)).rowcount
 
 
-__all__ = ["Generation", "Generations", "clear_cache", "folder_fingerprint", "generate", "model_identity", "uncached"]
+__all__ = ["Generation", "Generations", "clear_cache", "folder_fingerprint", "generate", "model_identity"]
