@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..display import STYLE, esc, fmt_time, html_table, text_table
+from ..display import STYLE, ResultTable, esc, fmt_time, html_table, text_table
 from ..errors import InputError, not_found
 
 # Built-in templates, used by `compare` for its zero-shot / few-shot / rag variants. Every template is
@@ -335,29 +335,14 @@ def prompt_versions(name: str) -> List[PromptVersion]:
     return [_from_row(r) for r in rows]
 
 
-class PromptsTable:
+class PromptsTable(ResultTable):
     """Prompts in the workspace: the latest version of each name, with how many versions it has."""
 
     columns = ["name", "latest", "versions", "variables", "created", "preview"]
-
-    def __init__(self, rows: List[dict]):
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self):
-        return iter(self.rows)
+    noun = "prompts"
 
     def __getitem__(self, i):
         return self.rows[i]
-
-    @property
-    def names(self) -> List[str]:
-        return [r["name"] for r in self.rows]
-
-    def to_dict(self) -> list:
-        return self.rows
 
     def to_pandas(self):
         import pandas as pd
