@@ -21,6 +21,7 @@ from .models.registry import models  # noqa: E402
 _LAZY = {
     "load_model": "llmops_nb.models.loading",
     "load_embedder": "llmops_nb.models.loading",
+    "use_device": "llmops_nb.models.loading",
     "load_dataset": "llmops_nb.data.datasets",
     "dataset": "llmops_nb.data.datasets",
     "datasets": "llmops_nb.data.datasets",

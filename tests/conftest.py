@@ -22,6 +22,7 @@ for var, sub in (("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", 
 os.environ.setdefault("LLMOPS_CACHE", str(ROOT / ".cache" / "llmops"))
 os.environ["LLMOPS_QUIET"] = "1"
 os.environ.pop("LLMOPS_RUN_ID", None)
+os.environ.pop("LLMOPS_DEVICE", None)
 os.environ["HOME"] = str(_TMP / "home")
 (_TMP / "home").mkdir(exist_ok=True)
 

@@ -88,6 +88,7 @@ def test_lora_finetune_registers_a_loadable_model(ws):
     ft = L.finetune("tiny-gpt2", PAIRS, max_steps=4, batch_size=4, name="tiny-add", eval_every=2)
     assert isinstance(ft, FT.FineTunedModel) and ft.method == "lora" and ft.base == "tiny-gpt2"
     assert ft.dataset_ref.startswith("inline:") and ft.metrics["steps"] == 4 and ft.metrics["eval_loss"] > 0
+    assert ft.metrics["tokens_per_s"] > 0  # the fine-tune throughput the GPU check reports
     assert (ft.path / "adapter_model.safetensors").exists() and not (ft.path.parent / "checkpoint").exists()
     run = L.get_run(ft.run_id)
     assert run.kind == "finetune" and run.status == "finished"

@@ -26,6 +26,25 @@ def test_tiny_gpt2_is_deterministic_and_generates(ws):
                                            add_generation_prompt=True).endswith("<|assistant|>\n")
 
 
+def test_use_device_sets_the_default_of_every_auto_call(ws, monkeypatch):
+    from llmops_nb.errors import InputError
+    from llmops_nb.models.loading import resolve_device
+
+    monkeypatch.setenv("LLMOPS_DEVICE", "auto")  # restored (unset) after the test, whatever use_device sets
+    assert L.use_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cpu", torch.float32)
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            L.use_device("cuda")
+        assert resolve_device("auto")[0] == "cpu"  # a refused device leaves the default as it was
+    with pytest.raises(InputError, match="use auto, cpu or cuda"):
+        L.use_device("tpu")
+    monkeypatch.setenv("LLMOPS_DEVICE", "gpu")  # what run_notebook's kernels and users' shells set
+    with pytest.raises(InputError, match="LLMOPS_DEVICE='gpu' is not a device"):
+        L.load_model("tiny-gpt2")
+    assert L.use_device("auto") in ("cpu", "cuda")
+
+
 def test_unknown_model_did_you_mean(ws):
     with pytest.raises(NotFoundError, match="did you mean 'tiny-gpt2'"):
         L.load_model("tiny-gtp2")

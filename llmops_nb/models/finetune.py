@@ -659,11 +659,13 @@ class _Trainer:
                    disable=self.disable)
         ema = None
         eval_loss = None
+        tokens = 0  # input tokens (prompt + answer, no padding) through forward and backward
         last_saved = self.step
         try:
             while self.step < self.total_steps:
                 epoch, pos = divmod(self.step, self.batches_per_epoch)
                 batch = self._batches(epoch)[pos]
+                tokens += sum(len(b["input_ids"]) for b in batch)
                 loss = self._loss(batch)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
@@ -697,8 +699,9 @@ class _Trainer:
         metrics = {"steps": self.step, "train_loss": sum(tail) / len(tail) if tail else None,
                    "eval_loss": eval_loss, "train_time_s": elapsed,
                    "steps_per_s": steps_done / elapsed if elapsed > 0 and steps_done else None,
+                   "tokens_per_s": tokens / elapsed if elapsed > 0 and tokens else None,
                    "train_rows": len(self.train_set), "eval_rows": len(self.eval_set)}
-        for k in ("train_time_s", "steps_per_s"):
+        for k in ("train_time_s", "steps_per_s", "tokens_per_s"):
             if metrics[k] is not None:
                 self.run.log_metric(k, metrics[k])
         return metrics

@@ -43,10 +43,20 @@ def _torch():
     return torch
 
 
+DEVICE_ENV = "LLMOPS_DEVICE"
+
+
 def resolve_device(device: str = "auto") -> Tuple[str, Any]:
-    """('cuda', bfloat16) when a GPU is present and device is auto/cuda, else ('cpu', float32)."""
+    """('cuda', bfloat16) when a GPU is present and device is auto/cuda, else ('cpu', float32).
+
+    "auto" first takes the process default set by use_device() (or LLMOPS_DEVICE, which run_notebook sets).
+    """
     torch = _torch()
     device = (device or "auto").lower()
+    if device == "auto":
+        device = (os.environ.get(DEVICE_ENV) or "auto").lower()
+        if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+            raise InputError(f"{DEVICE_ENV}={device!r} is not a device; set it to auto, cpu or cuda")
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise InputError(f"unknown device '{device}'; use auto, cpu or cuda")
     if device == "auto":
@@ -55,6 +65,17 @@ def resolve_device(device: str = "auto") -> Tuple[str, Any]:
         raise InputError("device 'cuda' asked for but no CUDA GPU is visible; use --device cpu or auto")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     return device, dtype
+
+
+def use_device(device: str = "auto") -> str:
+    """Make `device` (auto/cpu/cuda) the default of every model, embedder, fine-tune and comparison in this
+    process and in the kernels and workers it starts. Returns where models will run ('cpu' or 'cuda')."""
+    device = (device or "auto").lower()
+    if device == "auto":
+        os.environ.pop(DEVICE_ENV, None)
+    dev, _ = resolve_device(device)  # refuses unknown names, and cuda without a GPU; the old default stays
+    os.environ[DEVICE_ENV] = device
+    return dev
 
 
 @dataclass
