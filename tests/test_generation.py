@@ -71,6 +71,34 @@ def test_shared_prompt_prefix_runs_once_and_matches_the_loop(ws):
     assert gens.texts == [t for t, _ in loop_reference(lm, prompts, 8)]
 
 
+@pytest.mark.parametrize("budget", [1, 60])
+def test_prefill_in_chunks_then_one_decode_batch_matches_the_loop(ws, monkeypatch, budget):
+    """Long batches prefill in chunks of ~PREFILL_TOKENS and decode together: chunks of one row each (budget 1)
+    or of a few rows (60), rows of different lengths, after a shared prefix, give the loop's tokens."""
+    from llmops_nb.models import generation
+    from llmops_nb.models.prompts import to_chat
+
+    monkeypatch.setattr(generation, "PREFILL_TOKENS", budget)
+    lm = L.load_model("tiny-gpt2", fresh=True)
+    intro = "You answer questions about the Python language in one short sentence.\nQuestion: "
+    qs = ["What is pass?", "What is a tuple and when is it better than a list?", "x", "How do I open a file?",
+          "import os\nimport sys\n" * 3, "lambda"]
+    prompts = [to_chat(lm, intro + q) for q in qs]
+    shapes = []
+    handle = lm.model.register_forward_pre_hook(lambda m, a, kw: shapes.append(tuple(kw["input_ids"].shape)),
+                                                with_kwargs=True)
+    try:
+        gens = generate(lm, prompts, max_new_tokens=8, batch_size=6, cache=False)
+    finally:
+        handle.remove()
+    prefills = [s for s in shapes[1:] if s[1] > 1]
+    assert len(prefills) == (6 if budget == 1 else len(generation._prefill_groups(
+        sorted((len(lm.tokenizer(p)["input_ids"]) - shapes[0][1] for p in prompts), reverse=True), budget)))
+    assert 1 < len(prefills) and sum(s[0] for s in prefills) == 6
+    assert [s[0] for s in shapes if s[1] == 1][0] == 6  # then one decode batch of all six rows
+    assert gens.texts == [t for t, _ in loop_reference(lm, prompts, 8)]
+
+
 def test_cache_hit_skips_loading_and_cache_false_regenerates(ws):
     first = generate("tiny-gpt2", PROMPTS[:4], max_new_tokens=6)
     with loading._memo_lock:
@@ -176,7 +204,7 @@ def test_results_protocol(ws):
 
 
 @pytest.mark.slow
-def test_smollm2_batched_equals_per_example_generate(ws, smollm2):
+def test_smollm2_batched_equals_per_example_generate(ws, smollm2, monkeypatch):
     from llmops_nb.models.prompts import default_prompt
 
     zero = default_prompt("zero-shot")
@@ -184,8 +212,17 @@ def test_smollm2_batched_equals_per_example_generate(ws, smollm2):
                  "What is a lambda?"]
     prompts = [zero.render_chat(smollm2, question=q) for q in questions]
     gens = generate(smollm2, prompts, max_new_tokens=16, cache=False)
-    assert gens.texts == [t for t, _ in loop_reference(smollm2, prompts, 16)]
+    ref = [t for t, _ in loop_reference(smollm2, prompts, 16)]
+    assert gens.texts == ref
     assert "pass" in gens.texts[0].lower()
+    from llmops_nb.models import generation
+
+    # each prompt prefilled alone, then decoded together; answers end at different steps (finished rows stay
+    # in the batch until compaction)
+    monkeypatch.setattr(generation, "PREFILL_TOKENS", 1)
+    again = generate(smollm2, prompts, max_new_tokens=40, cache=False)
+    assert again.texts == [t for t, _ in loop_reference(smollm2, prompts, 40)]
+    assert {g.finish for g in again} == {"stop", "length"}
 
 
 def test_generate_command_wraps_the_chat_template_and_uses_the_cache(run_cli, ipy):

@@ -89,7 +89,7 @@ def _templates(variants: List[Variant], provided: set) -> Dict[str, Any]:
 def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] = (), metrics: Optional[Sequence[str]] = None,
             *, baseline: Optional[str] = None, few_shot_pool: Any = BUILTIN_POOL, question_field: Optional[str] = None,
             reference_field: Optional[str] = None, limit: Optional[int] = None, max_new_tokens: int = 64,
-            batch_size: int = 16, seed: int = 0, cache: bool = True, name: Optional[str] = None,
+            batch_size: int = 48, seed: int = 0, cache: bool = True, name: Optional[str] = None,
             progress: bool = True) -> "Comparison":
     """Run every variant on every example of `eval_set` and score them side by side.
 
