@@ -5,7 +5,9 @@ The converted-model cache (LLMOPS_CACHE) is shared across the run (and across ru
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 _TMP = Path(tempfile.mkdtemp(prefix="llmops-tests-"))
+atexit.register(shutil.rmtree, _TMP, True)  # the run's Jupyter/IPython/HOME folders go with it
 for var, sub in (("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
                  ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl"),
                  ("HF_HOME", "hf"), ("XDG_CACHE_HOME", "xdg-cache")):
