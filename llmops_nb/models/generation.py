@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -238,7 +239,8 @@ def _forward_kwargs(model) -> dict:
     from transformers import DynamicCache
 
     return {"cache_kw": "cache" if "cache" in params else "past_key_values",
-            "keep": "logits_to_keep" in params, "batch_repeat": hasattr(DynamicCache, "batch_repeat_interleave")}
+            "keep": "logits_to_keep" in params, "batch_repeat": hasattr(DynamicCache, "batch_repeat_interleave"),
+            "chunk": _can_chunk(model)}
 
 
 _MIN_SHARED = 8  # tokens: below this a separate prefix pass costs more than it saves
@@ -270,17 +272,12 @@ def _new_cache(model, capacity: int = 0):
     return cache
 
 
-_RESERVED_LAYER = []
-
-
+@functools.lru_cache(maxsize=None)
 def _reserved_layer_class():
     """DynamicLayer with its keys/values as views into a preallocated buffer (None on transformers < 5)."""
-    if _RESERVED_LAYER:
-        return _RESERVED_LAYER[0]
     try:
         from transformers.cache_utils import DynamicLayer
     except ImportError:
-        _RESERVED_LAYER.append(None)
         return None
 
     class ReservedLayer(DynamicLayer):
@@ -351,7 +348,6 @@ def _reserved_layer_class():
         def reorder_cache(self, beam_idx) -> None:
             self.batch_select_indices(beam_idx.to(self._k.device) if self._k is not None else beam_idx)
 
-    _RESERVED_LAYER.append(ReservedLayer)
     return ReservedLayer
 
 
@@ -387,7 +383,7 @@ def _run_batch(lm, rows: List[List[int]], *, max_new_tokens: int, temperature: f
     latency = [0.0] * B
     out_tokens: List[List[int]] = [[] for _ in range(B)]
     n_prompt = sum(len(r) for r in rows)
-    live = [k for k in range(B)]  # batch row k of each tensor row (finished ones included until compaction)
+    live = list(range(B))  # batch row k of each tensor row (finished ones included until compaction)
     done = [False] * B
 
     def pick(logits):
@@ -403,7 +399,7 @@ def _run_batch(lm, rows: List[List[int]], *, max_new_tokens: int, temperature: f
     width = max(len(r) for r in rest)
     # Rows are laid out [shared prefix][padding][rest]; the padding is masked and positions skip it, so each
     # row sees exactly its own tokens at their own positions, whichever chunk prefilled it.
-    groups = _prefill_groups([len(r) for r in rest]) if _can_chunk(model) else [list(range(B))]
+    groups = _prefill_groups([len(r) for r in rest]) if fkw["chunk"] else [list(range(B))]
     prefix = None
     if shared:
         # The prompts start alike (chat template, instructions, few-shot examples): run that prefix once and

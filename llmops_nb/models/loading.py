@@ -52,12 +52,16 @@ def resolve_device(device: str = "auto") -> Tuple[str, Any]:
     "auto" first takes the process default set by use_device() (or LLMOPS_DEVICE, which run_notebook sets).
     """
     torch = _torch()
+
+    def known(name: str) -> bool:
+        return name in ("auto", "cpu", "cuda") or name.startswith("cuda:")
+
     device = (device or "auto").lower()
     if device == "auto":
         device = (os.environ.get(DEVICE_ENV) or "auto").lower()
-        if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        if not known(device):
             raise InputError(f"{DEVICE_ENV}={device!r} is not a device; set it to auto, cpu or cuda")
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+    if not known(device):
         raise InputError(f"unknown device '{device}'; use auto, cpu or cuda")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
