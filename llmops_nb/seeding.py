@@ -1,12 +1,23 @@
-"""One call that makes a run reproducible: seeds Python, numpy and torch (CPU and CUDA)."""
+"""One call that makes a run reproducible: seeds Python, numpy and torch (CPU and CUDA).
+
+Imports nothing from the package: tracking registers an `on_seed` hook that records the seed on the open run.
+"""
 from __future__ import annotations
 
 import importlib.util
 import os
 import random
-from typing import Optional
+from typing import Callable, List, Optional
 
 _seed: Optional[int] = None
+_ON_SEED: List[Callable[[int], None]] = []
+
+
+def on_seed(fn: Callable[[int], None]) -> Callable[[int], None]:
+    """Register `fn(seed)` to run after every `seed()` call."""
+    if fn not in _ON_SEED:
+        _ON_SEED.append(fn)
+    return fn
 
 
 def seed(value: int = 0, *, deterministic: bool = True) -> int:
@@ -31,11 +42,8 @@ def seed(value: int = 0, *, deterministic: bool = True) -> int:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
     _seed = value
-    from .tracking.runs import active_run
-
-    run = active_run()
-    if run is not None:
-        run.log_param("seed", value)
+    for fn in list(_ON_SEED):
+        fn(value)
     return value
 
 

@@ -102,3 +102,15 @@ def smollm2():
     from llmops_nb.models import load_model
 
     return load_model("smollm2-135m-instruct")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """These 2 cores are shared by several test runs: with 2 OpenMP threads a tiny op waits whenever its partner
+    thread is descheduled (measured 50x slower under load). Behaviour is the same with one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

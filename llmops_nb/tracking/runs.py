@@ -20,6 +20,8 @@ from typing import Any, Dict, Iterator, List, Optional, Union
 
 from ..display import esc, fmt_duration, fmt_time, html_table, jsonable, STYLE, text_table
 from ..errors import InputError, not_found
+from ..seeding import on_seed
+from ..workspace import on_open
 
 RUN_ENV_VAR = "LLMOPS_RUN_ID"  # set by run_notebook so a child kernel's record() lands on the parent's run
 
@@ -58,6 +60,7 @@ def _alive(pid: int, token: Optional[str]) -> bool:
     return True
 
 
+@on_open
 def reap_crashed_runs(conn) -> int:
     """Mark 'running' runs whose process on this host is gone as 'crashed'. Returns how many."""
     host = socket.gethostname()
@@ -365,6 +368,13 @@ def active_run() -> Optional[Run]:
     if run_id:
         return Run(run_id)
     return _auto_run
+
+
+@on_seed
+def _log_seed(value: int) -> None:
+    run = active_run()
+    if run is not None:
+        run.log_param("seed", value)
 
 
 def record(name: str, value: Any) -> Any:

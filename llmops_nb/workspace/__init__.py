@@ -10,8 +10,9 @@ from typing import Dict, Optional, Union
 
 from ..config import load_settings
 from ..errors import WorkspaceError
-from .db import open_db
-from .files import atomic_copy, atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
+from .db import on_open, open_db, run_open_hooks, select_in, transaction
+from .files import atomic_copy, atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text, clean_stale, recover_dir
+from .names import check_name
 
 DB_NAME = "llmops.db"
 _SUBDIRS = ("datasets", "indexes", "models", "artifacts", "notebooks")
@@ -25,6 +26,7 @@ class Workspace:
         self._local = threading.local()
         self._prepare()
         self.db  # open now so a bad workspace fails here, not at first use
+        self.clean_stale()
 
     def _prepare(self) -> None:
         p = self.path
@@ -43,10 +45,14 @@ class Workspace:
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = open_db(self.path / DB_NAME)
             self._local.conn, self._local.pid = conn, os.getpid()
-            from ..tracking.runs import reap_crashed_runs
-
-            reap_crashed_runs(conn)
+            run_open_hooks(conn)
         return conn
+
+    def clean_stale(self) -> list:
+        """Remove temp files a killed process left behind (finishing any folder swap it cut short)."""
+        cache = load_settings().cache
+        folders = [self.path / d for d in _SUBDIRS] + [(Path(cache).expanduser() if cache else self.path / "cache") / "models"]
+        return clean_stale([f for f in folders if f.is_dir()])
 
     def dir(self, name: str) -> Path:
         """A subfolder of the workspace, created on first use."""
@@ -141,5 +147,5 @@ def reset_workspace() -> None:
         _current, _explicit = None, False
 
 
-__all__ = ["Workspace", "workspace", "reset_workspace", "open_db", "atomic_path", "atomic_dir",
-           "atomic_write_bytes", "atomic_write_text", "atomic_copy"]
+__all__ = ["Workspace", "workspace", "reset_workspace", "open_db", "on_open", "transaction", "select_in", "check_name",
+           "atomic_path", "atomic_dir", "atomic_write_bytes", "atomic_write_text", "atomic_copy", "recover_dir"]

@@ -1,20 +1,96 @@
-"""The one place that connects to the workspace database and migrates it.
+"""The one place that connects to the workspace database and migrates it, plus the helpers every module
+uses to write to it: `transaction(conn)` and the batched `select_in(conn, sql, ids)`.
 
-Migrations are named, ordered functions registered with `@migration`; applied names are recorded in
-`_migrations`. Later modules (data, index, models, evals) add their own migrations by importing
-`migration` and registering — the order is the registration name's numeric prefix.
+Migrations are named, ordered functions registered with `@migration`; the modules in `migrations/` register
+them, and applied names are recorded in `_migrations` (order: the name's numeric prefix). Higher layers that
+must act when a workspace opens (tracking marks crashed runs) register with `on_open`, so this layer never
+imports them.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence
 
 from ..errors import WorkspaceError
 
 BUSY_TIMEOUT_S = 60.0
+SQL_BATCH = 500  # ids per `IN (...)` list: far below SQLite's variable limit, big enough to amortize a query
 _MIGRATIONS: Dict[str, Callable[[sqlite3.Connection], None]] = {}
+_ON_OPEN: List[Callable[[sqlite3.Connection], None]] = []
+
+
+def on_open(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    """Register `fn(conn)` to run each time a process opens a workspace database (after migrating)."""
+    if fn not in _ON_OPEN:
+        _ON_OPEN.append(fn)
+    return fn
+
+
+def run_open_hooks(conn: sqlite3.Connection) -> None:
+    for fn in list(_ON_OPEN):
+        fn(conn)
+
+
+class Connection(sqlite3.Connection):
+    """A connection whose storage errors name the database file and say how to recover, in one line."""
+
+    path: Path
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            raise storage_error(self.path, exc) from None
+
+    def executemany(self, sql: str, seq: Iterable[Any]) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executemany(sql, seq)
+        except sqlite3.DatabaseError as exc:
+            raise storage_error(self.path, exc) from None
+
+
+def storage_error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
+    """The one-line WorkspaceError for a damaged, read-only or unopenable database; other errors unchanged."""
+    text = str(exc)
+    if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+        return exc
+    if any(s in text for s in ("malformed", "not a database", "corrupt", "disk I/O error")):
+        return WorkspaceError(
+            f"workspace database {path} is damaged ({text}); it was left untouched. To recover, stop other "
+            f"processes using it and run: sqlite3 {path} .recover | sqlite3 {path.parent / 'recovered.db'}; then "
+            f"move the damaged file aside and put recovered.db in its place as {path.name}")
+    if "readonly" in text or "read-only" in text:
+        return WorkspaceError(f"workspace database {path} is read-only ({text}); make it and its folder writable "
+                              f"(chmod u+w {path} {path.parent}) or point LLMOPS_HOME at another folder")
+    if "unable to open" in text:
+        return WorkspaceError(f"cannot open workspace database {path} ({text}); check the folder exists and is writable")
+    return exc
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`with transaction(conn):` runs the block in one BEGIN IMMEDIATE ... COMMIT, rolled back on any error
+    (KeyboardInterrupt included). IMMEDIATE takes the write lock up front, so two writers queue instead of
+    failing halfway."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def select_in(conn: sqlite3.Connection, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> Iterator[Any]:
+    """Rows of `sql` for every id, querying SQL_BATCH ids at a time. `sql` holds one `{ids}` where the
+    `IN (...)` list goes; `params` are bound before the ids. Also for DELETE/UPDATE (rows are then empty)."""
+    ids = list(ids)
+    for i in range(0, len(ids), SQL_BATCH):
+        part = ids[i:i + SQL_BATCH]
+        yield from conn.execute(sql.format(ids=",".join("?" * len(part))), [*params, *part])
 
 
 def migration(name: str):
@@ -41,9 +117,11 @@ def open_db(path: Path) -> sqlite3.Connection:
     path = Path(path)
     existed = path.exists() and path.stat().st_size > 0
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
+                               factory=Connection)
     except sqlite3.OperationalError as exc:
         raise WorkspaceError(f"cannot open workspace database {path}: {exc}; check the folder is writable") from None
+    conn.path = path
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if existed:
@@ -53,16 +131,11 @@ def open_db(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.row_factory = sqlite3.Row
         _migrate(conn)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, WorkspaceError) as exc:
         conn.close()
-        if "not a database" in str(exc) or "malformed" in str(exc) or "corrupt" in str(exc):
-            raise WorkspaceError(
-                f"workspace database {path} is not a readable SQLite database ({exc}); "
-                "it was left untouched: move it aside or point LLMOPS_HOME at another folder"
-            ) from None
-        if "readonly" in str(exc) or "unable to open" in str(exc):
-            raise WorkspaceError(f"cannot write workspace database {path} ({exc}); check permissions") from None
-        raise
+        if isinstance(exc, sqlite3.DatabaseError):
+            exc = storage_error(path, exc)
+        raise exc from None
     return conn
 
 
@@ -73,18 +146,13 @@ def _migrate(conn: sqlite3.Connection) -> None:
     if not pending:
         return
     # BEGIN IMMEDIATE serializes concurrent first-openers; re-check inside the lock.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         applied = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
         for name in sorted(_MIGRATIONS):
             if name in applied:
                 continue
             _MIGRATIONS[name](conn)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def run_script(conn: sqlite3.Connection, sql: str) -> None:

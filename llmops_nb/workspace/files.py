@@ -1,17 +1,34 @@
 """Atomic file writes: write to a temp file in the same folder, fsync, rename over the target.
 
-A crash at any point leaves either the old file or the new one, never half of one.
+A crash at any point leaves either the old file or the new one, never half of one. Every temp name carries
+the pid of the process writing it (`.NAME.PID-RANDOM.tmp`, `.NAME.old-PID`), so `clean_stale` can tell a
+leftover of a killed process from work in flight, and `recover_dir` can finish a folder swap a kill cut short.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, List, Optional, Union
 
 PathLike = Union[str, os.PathLike]
+COMPLETE_MARK = ".complete"  # written into an atomic_dir temp folder once its content is whole
+
+# temp names this package makes; group "pid" is the writer's process id
+_TEMP_NAMES = [
+    re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp$"),  # atomic_path / atomic_dir
+    re.compile(r"^\.(?P<target>.+)\.old-(?P<pid>\d+)$"),  # atomic_dir: the replaced folder
+    re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>\d+)$"),  # an artifact folder being copied
+    re.compile(r"^\.incoming-(?P<pid>\d+)-\d+\.parquet$"),  # a dataset snapshot being written
+    re.compile(r"^\.spill-(?P<pid>\d+)-\d+\.pkl$"),  # a curation step's spill file
+]
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}-"
 
 
 @contextlib.contextmanager
@@ -19,7 +36,7 @@ def atomic_path(target: PathLike, *, suffix: str = "") -> Iterator[Path]:
     """Yield a temp path beside `target`; on clean exit it is renamed over `target`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix + ".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=suffix + ".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -51,23 +68,143 @@ def atomic_copy(src: PathLike, target: PathLike) -> Path:
 
 @contextlib.contextmanager
 def atomic_dir(target: PathLike) -> Iterator[Path]:
-    """Yield a temp folder beside `target`; on clean exit it replaces `target` (old one removed after)."""
+    """Yield a temp folder beside `target`; on clean exit it replaces `target` (old one removed after).
+
+    The swap takes two renames (target -> .old, temp -> target). A kill between them leaves no target
+    but two whole folders; `recover_dir(target)` puts the newer one in place.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        (tmp / COMPLETE_MARK).touch()
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        _rename_into_place(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _rename_into_place(folder: Path, target: Path) -> None:
+    os.replace(folder, target)
+    (target / COMPLETE_MARK).unlink(missing_ok=True)
+    _fsync_dir(target.parent)
+
+
+def recover_dir(target: PathLike) -> bool:
+    """If a kill cut `atomic_dir`'s swap short (no `target`, whole folders beside it), put the newest whole
+    one in place: a finished temp folder, else the replaced original. True if something was recovered."""
+    target = Path(target)
+    if target.exists() or not target.parent.is_dir():
+        return False
+    finished, replaced = [], []
+    for entry in target.parent.iterdir():
+        parsed = _parse_temp(entry.name)
+        if parsed is None or parsed[0] != target.name or not entry.is_dir():
+            continue
+        if entry.name.endswith(".tmp") and (entry / COMPLETE_MARK).exists():
+            finished.append(entry)
+        elif ".old-" in entry.name:
+            replaced.append(entry)
+    for candidates in (finished, replaced):
+        if candidates:
+            best = max(candidates, key=lambda p: p.stat().st_mtime)
+            _rename_into_place(best, target)
+            return True
+    return False
+
+
+def _parse_temp(name: str):
+    """(target name or None, pid) for one of our temp names, else None."""
+    for pattern in _TEMP_NAMES:
+        m = pattern.match(name)
+        if m:
+            return m.groupdict().get("target"), int(m.group("pid"))
+    return None
+
+
+def _made_by_a_live_process(pid: int, path: Path) -> bool:
+    """True if process `pid` runs and started before `path` was last written (a reused pid did not make it)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = process_start_time(pid)
+    if started is None:
+        return True
+    try:
+        return started <= path.lstat().st_mtime + 1
+    except OSError:
+        return True
+
+
+def process_start_time(pid: int) -> Optional[float]:
+    """When process `pid` started (Unix time, from /proc), or None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            ticks = int(fh.read().decode(errors="replace").rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def clean_stale(folders: List[Path], *, depth: int = 2) -> List[Path]:
+    """Remove temp files and folders that a process which no longer runs left in `folders` (and their
+    subfolders, `depth` levels down), first recovering any folder swap it cut short. Returns what went."""
+    removed: List[Path] = []
+    for folder in folders:
+        removed += _clean_folder(Path(folder), depth)
+    return removed
+
+
+def _clean_folder(folder: Path, depth: int) -> List[Path]:
+    removed: List[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        parsed = _parse_temp(entry.name)
+        path = Path(entry.path)
+        if parsed is None:
+            if depth > 0 and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                removed += _clean_folder(path, depth - 1)
+            continue
+        target, pid = parsed
+        if _made_by_a_live_process(pid, path):
+            continue
+        if target is not None and entry.is_dir(follow_symlinks=False) and recover_dir(folder / target):
+            if not path.exists():  # this one was put in place
+                continue
+        if _remove(path):
+            removed.append(path)
+    return removed
+
+
+def _remove(path: Path) -> bool:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return False
 
 
 def _fsync_dir(path: Path) -> None:
@@ -81,3 +218,4 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+

@@ -10,7 +10,7 @@ import nbformat
 import papermill
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SMALL = {  # the same notebooks a user runs, sized for CI: tiny-gpt2 for the mechanics, few steps/questions
     "00_quickstart.ipynb": {"model": "tiny-gpt2", "limit": 2},

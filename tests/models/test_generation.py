@@ -10,16 +10,7 @@ from llmops_nb.models import loading
 from llmops_nb.models.generation import Generations, generate, model_identity
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """These 2 cores are shared by several test runs: with 2 OpenMP threads a tiny op waits whenever its partner
-    thread is descheduled (measured 50x slower under load). Behaviour is the same with one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROMPTS = ["def f(x):", "The try statement", "class A:\n    pass\n", "lambda", "x",
            "import os\nimport sys\n" * 3, "The try statement"]

@@ -14,16 +14,7 @@ from llmops_nb.errors import InputError, NotFoundError
 from llmops_nb.models import finetune as FT
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """These 2 cores are shared by several test runs: with 2 OpenMP threads a tiny op waits whenever its partner
-    thread is descheduled (measured 50x slower under load). Behaviour is the same with one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PAIRS = [{"prompt": f"What is {i} plus {i}?", "response": f"It is {2 * i}."} for i in range(24)]
 
