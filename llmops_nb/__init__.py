@@ -16,6 +16,12 @@ from .tracking.runs import active_run, get_run, record, runs, start_run  # noqa:
 from .workspace import workspace  # noqa: E402
 from . import models as _models_pkg  # noqa: E402,F401  (first, so the `models` function below wins the name)
 from .models.registry import models  # noqa: E402
+from .display import register_widget as _register_widget  # noqa: E402
+
+# the core names widget kinds; this root (above every layer) says which face draws them
+_register_widget("review", "llmops_nb.widgets.review:review")
+_register_widget("explore", "llmops_nb.widgets.explore:explore")
+_register_widget("comparison", "llmops_nb.widgets.comparison:ComparisonWidget")
 
 # name -> module that defines it (imported on first access)
 _LAZY = {

@@ -12,11 +12,12 @@ PIPELINE = ["01_curate.ipynb", "02_index.ipynb", "03_finetune.ipynb", "04_compar
 
 
 def main(argv=None) -> int:
-    import llmops_nb as L
-    from llmops_nb.evals.compare import Comparison
+    from .batch.notebooks import run_notebook
+    from .evals.compare import Comparison
+    from .workspace import workspace
 
     quick = "--quick" in (argv if argv is not None else sys.argv[1:])
-    ws = L.workspace()
+    ws = workspace()
     print(f"workspace: {ws.path}\nnotebooks: {NOTEBOOKS}\n", flush=True)
     params = {"03_finetune.ipynb": {"max_steps": 8}, "04_compare.ipynb": {"limit": 6}} if quick else {}
     t0 = time.time()
@@ -25,7 +26,7 @@ def main(argv=None) -> int:
     for name in PIPELINE:
         t = time.time()
         print(f"▶ {name} ...", flush=True)
-        res = L.run_notebook(NOTEBOOKS / name, params.get(name, {}))
+        res = run_notebook(NOTEBOOKS / name, params.get(name, {}))
         outputs.append(res.output)
         print(f"  {res.status} in {time.time() - t:.0f}s (run {res.run_id})", flush=True)
         if not res.ok:

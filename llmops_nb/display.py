@@ -1,4 +1,7 @@
-"""Small, dependency-free renderers shared by result objects: escaped HTML tables and plain-text tables.
+"""Small, dependency-free renderers shared by result objects: escaped HTML tables and plain-text tables,
+plus the registry through which core results and commands reach the notebook widgets (`widget(kind, ...)`):
+widgets are a face above the core, so the core names a widget kind and the package root says which class
+draws it.
 
 Every piece of user text goes through `esc` before it lands in HTML.
 """
@@ -6,9 +9,26 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import importlib
 import json
 import math
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+_WIDGETS: Dict[str, str] = {}  # kind -> "module:attribute"
+
+
+def register_widget(kind: str, target: str) -> None:
+    """Say which callable ("package.module:name") makes the widget for `kind` ("review", "comparison", ...)."""
+    _WIDGETS[kind] = target
+
+
+def widget(kind: str, *args: Any, **kwargs: Any) -> Any:
+    """Make the registered widget for `kind`; its module is imported on first use."""
+    target = _WIDGETS.get(kind)
+    if target is None:
+        raise LookupError(f"no widget registered for {kind!r}; import llmops_nb first")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)(*args, **kwargs)
 
 STYLE = (
     "<style>.llmops-t{border-collapse:collapse;font-size:12px}"

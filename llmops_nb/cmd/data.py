@@ -67,6 +67,6 @@ def _curate(ns, ctx):
 @command("review", "review a dataset by hand: accept / reject / edit records, then commit (a widget in notebooks)",
          arg("ref", metavar="NAME[@VERSION]"), arg("--page-size", type=int, default=10, help="records per page"))
 def _review(ns, ctx):
-    from ..widgets.review import review
+    from ..display import widget
 
-    return review(ns.ref, page_size=ns.page_size)
+    return widget("review", ns.ref, page_size=ns.page_size)

@@ -70,6 +70,6 @@ def _search(ns, ctx):
 def _explore(ns, ctx):
     if ctx.face != "magic":
         raise InputError(f"explore is a notebook widget; in a terminal use: llmops search {ns.index} \"QUERY\"")
-    from ..widgets.explore import explore
+    from ..display import widget
 
-    return explore(ns.index)
+    return widget("explore", ns.index)

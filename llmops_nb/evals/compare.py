@@ -297,9 +297,10 @@ class Comparison:
         return Chart(metric, bars, self.baseline)
 
     def widget(self):
-        from ..widgets.comparison import ComparisonWidget
+        """An interactive view: pick variants, sort examples, read answers side by side."""
+        from ..display import widget
 
-        return ComparisonWidget(self)
+        return widget("comparison", self)
 
     def versus(self, other: "Comparison") -> "Versus":
         """Metric deltas of this comparison against an earlier one, for variants both contain."""
