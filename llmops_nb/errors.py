@@ -29,6 +29,10 @@ class MissingDependencyError(LlmopsError):
     """An optional package (a model package, torch, usearch) is not installed; the message names the pip command."""
 
 
+class LlmopsWarning(UserWarning):
+    """Something was done, but not quite as asked (e.g. a NaN stored as a missing value); said once."""
+
+
 def did_you_mean(name: str, choices: Iterable[str], *, n: int = 1) -> str:
     """' (did you mean "x"?)' or '' — to append to a not-found message."""
     matches = difflib.get_close_matches(str(name), [str(c) for c in choices], n=n, cutoff=0.5)
