@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from .commands import Context, HelpRequested, execute, parse
-from .errors import LlmopsError
+from .errors import InputError, LlmopsError
 
 
 def _to_json(result) -> str:
@@ -17,9 +17,34 @@ def _to_json(result) -> str:
     return json.dumps(jsonable(data), indent=2, default=str, ensure_ascii=False)
 
 
+def _check_utf8(argv: List[str]) -> None:
+    """Python hands undecodable argv bytes over as lone surrogates; say which argument, not a traceback later."""
+    for i, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            byte = ord(arg[exc.start]) - 0xDC00 if 0xDC80 <= ord(arg[exc.start]) <= 0xDCFF else None
+            shown = f" (byte 0x{byte:02x} at character {exc.start + 1})" if byte is not None else ""
+            raise InputError(f"argument {i} is not valid UTF-8 text{shown}; pass UTF-8 (e.g. set LANG=C.UTF-8 in the "
+                             "terminal, or re-encode the text)") from None
+
+
+def _print(text: str) -> int:
+    """Print; a reader that went away (`llmops runs | head -1`) ends the output quietly, as other tools do."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # stdout is gone: point it at /dev/null so the interpreter's final flush does not complain either
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_utf8(argv)
         cmd, ns = parse(argv, "cli")
         quiet = getattr(ns, "quiet", False)
         if quiet:
@@ -30,8 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             workspace(ns.workspace_path)
         result = execute(cmd, ns, Context(face="cli", quiet=quiet))
     except HelpRequested as h:
-        print(h.text.rstrip())
-        return 0
+        return _print(h.text.rstrip())
     except LlmopsError as exc:
         print(f"llmops: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -39,7 +63,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("llmops: interrupted; finished work was kept", file=sys.stderr)
         return 130
     if result is not None:
-        print(_to_json(result) if getattr(ns, "json", False) else str(result))
+        _print(_to_json(result) if getattr(ns, "json", False) else str(result))
     # a result can report failure of the work it describes (a failed notebook run): exit 1
     return 1 if getattr(result, "failed_work", False) else 0
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 from ..config import progress_disabled
-from ..display import STYLE, esc, fmt_duration, html_table, text_table
-from ..errors import InputError, LlmopsError
+from ..display import STYLE, esc, fmt_duration, html_table
+from ..errors import InputError, did_you_mean
 from ..tracking.runs import RUN_ENV_VAR, Run, get_run, start_run
 from .params import check_parameters, declared_parameters
 
@@ -67,14 +68,12 @@ class NotebookRun:
         return head + (html_table(rows, ["name", "value"], caption="recorded") if rows else "")
 
 
-def _resolve(path: Union[str, os.PathLike]) -> Path:
+def resolve_notebook(path: Union[str, os.PathLike]) -> Path:
     p = Path(path).expanduser()
     if not p.exists() and p.suffix != ".ipynb" and p.with_suffix(".ipynb").exists():
         p = p.with_suffix(".ipynb")
     if not p.exists():
         near = sorted(x.name for x in (p.parent if p.parent.exists() else Path(".")).glob("*.ipynb"))
-        from ..errors import did_you_mean
-
         raise InputError(f"no such notebook: {p}{did_you_mean(p.name, near)}" +
                          (f"; notebooks there: {', '.join(near[:8])}" if near else ""))
     if p.suffix != ".ipynb":
@@ -108,8 +107,11 @@ def run_notebook(path: Union[str, os.PathLike], parameters: Optional[Mapping[str
 
     from ..workspace import workspace
 
-    nb_path = _resolve(path)
+    nb_path = resolve_notebook(path)
     device = _device_check(device)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1):
+        raise InputError(f"--timeout is seconds per cell, a whole number of at least 1 (got {timeout!r}); "
+                         "omit it for no limit")
     params = dict(parameters or {})
     declared = declared_parameters(nb_path)
     if "device" in declared and "device" not in params:
@@ -238,6 +240,24 @@ def _as_notebook_run(run: Run) -> NotebookRun:
                        run.duration or 0.0, run.records, run.error)
 
 
+_SNAPSHOT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*@v\d+$")
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal values, or two dataset versions holding the same records: a snapshot's label may differ between
+    runs while its content (what reproducibility is about) does not."""
+    if a == b:
+        return True
+    if isinstance(a, str) and isinstance(b, str) and _SNAPSHOT_REF.match(a) and _SNAPSHOT_REF.match(b):
+        from ..data.datasets import dataset
+
+        try:
+            return dataset(a).snapshot == dataset(b).snapshot
+        except InputError:
+            return False
+    return False
+
+
 def reproduce(run_id: str, **kwargs) -> Reproduction:
     """Re-run a notebook run with the same parameters and report which recorded values changed."""
     original = get_run(run_id)
@@ -250,8 +270,8 @@ def reproduce(run_id: str, **kwargs) -> Reproduction:
     params = original.params
     rerun = run_notebook(nb, params, device=tags.get("device", "auto"), **kwargs)
     a, b = original.records, rerun.records
-    changed = {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
-    same = sorted(k for k in a if k in b and a[k] == b[k])
+    changed = {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if not _same_value(a.get(k), b.get(k))}
+    same = sorted(k for k in a if k in b and k not in changed)
     env_a = original.env.get("packages", {})
     env_b = get_run(rerun.run_id).env.get("packages", {})
     env_changes = {k: (env_a.get(k), env_b.get(k)) for k in sorted(set(env_a) | set(env_b)) if env_a.get(k) != env_b.get(k)}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Set, Tuple
 
 from ..errors import InputError
 
@@ -106,3 +107,31 @@ def check_parameters(path: Path, parameters: Mapping[str, Any]) -> Dict[str, Any
         raise InputError(f"{path.name} does not declare parameter '{unknown[0]}'{did_you_mean(unknown[0], declared)}; "
                          f"valid: {', '.join(declared) or '(none)'}")
     return {k: coerce(k, v, declared[k]) for k, v in parameters.items()}
+
+
+_RECORD_CALL = re.compile(r"""\brecord\(\s*(?P<f>[fFrRbBuU]*)(?P<q>["'])(?P<name>[^"'\\\n]*)(?P=q)""")
+
+
+def recorded_names(path: Path) -> Tuple[Set[str], bool]:
+    """Names the notebook's code passes to `record(...)` as string literals, and whether that list is complete
+    (False when a name is computed, e.g. an f-string or a variable), read from the source without running it."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    names: Set[str] = set()
+    complete = True
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        calls = len(re.findall(r"\brecord\(", src))
+        found = 0
+        for m in _RECORD_CALL.finditer(src):
+            found += 1
+            if "f" in m.group("f").lower() and "{" in m.group("name"):
+                complete = False
+            else:
+                names.add(m.group("name"))
+        if found < calls:
+            complete = False
+    return names, complete

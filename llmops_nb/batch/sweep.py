@@ -7,14 +7,17 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..config import progress_disabled
-from ..display import STYLE, esc, fmt, fmt_duration, html_table, text_table
+from ..display import esc, fmt_duration, html_table, text_table
 from ..errors import InputError, LlmopsError
 from ..tracking.runs import start_run
+from ..workspace import workspace
+from .notebooks import resolve_notebook
+from .params import check_parameters, recorded_names
 
 SCHEDULER_TIMEOUT_S = 5
 
@@ -98,6 +101,19 @@ class Sweep:
     def failed(self) -> List[dict]:
         return [r for r in self.results if r["status"] != "finished"]
 
+    @property
+    def note(self) -> str:
+        """Why no best run can be named, when the asked metric was recorded by no run."""
+        if self.metric and not any(self.metric in r["records"] for r in self.results):
+            seen = sorted({k for r in self.results for k in r["records"]})
+            return f"no run recorded '{self.metric}'; recorded: {', '.join(seen) or 'nothing'}"
+        return ""
+
+    @property
+    def failed_work(self) -> bool:
+        """A failing point fails its run, not the sweep; a metric no run recorded fails the sweep's purpose."""
+        return bool(self.note)
+
     def _rows(self) -> List[dict]:
         rows = []
         for r in self.results:
@@ -135,6 +151,8 @@ class Sweep:
                 f"({self.workers} workers) in {fmt_duration(self.duration_s)}, {len(self.failed)} failed")
         if best:
             head += f"; best {best['run_id']} by {self.metric or self._default_metric()} ({self.mode})"
+        if self.note:
+            head += f"; {self.note}"
         return head + "\n" + text_table(rows, self._columns(rows))
 
     def _repr_html_(self) -> str:
@@ -158,6 +176,21 @@ def _num(v: Any) -> Optional[float]:
     return None if isinstance(v, float) and math.isnan(v) else float(v)
 
 
+def check_scheduler(address: str) -> str:
+    """Refuse an address Dask cannot even parse, before any work (a reachable one is checked on connect)."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address
+
+    try:
+        scheme, _ = parse_address(str(address))
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"--scheduler {address!r} is not a Dask address ({exc}); e.g. tcp://host:8786") from None
+    if scheme not in registry.backends:
+        raise InputError(f"--scheduler {address!r}: unknown scheme '{scheme}://'; use one of "
+                         f"{', '.join(s + '://' for s in sorted(registry.backends))}, e.g. tcp://host:8786")
+    return str(address)
+
+
 def _client(workers: int, scheduler: Optional[str]):
     try:
         from dask.distributed import Client, LocalCluster
@@ -166,14 +199,14 @@ def _client(workers: int, scheduler: Optional[str]):
     if scheduler:
         try:
             return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s"), None
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S}s "
                              f"({type(exc).__name__}); check the address, or omit --scheduler for a local cluster") from None
     import dask
 
-    # Linux: fork the workers from this process, which has papermill and nbformat imported already (~4 s a
-    # worker with spawn). Workers only drive kernels, which are fresh processes; workspace and run state
-    # inherited from here is dropped in the child (see workspace._forget_after_fork). Elsewhere: spawn.
+    # Linux: fork the workers from this process, which has papermill and nbformat imported already, instead of
+    # each spawned worker importing them again. Workers only drive kernels, which are fresh processes; workspace
+    # and run state inherited from here is dropped in the child (see workspace._forget_after_fork). Elsewhere: spawn.
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     import papermill  # noqa: F401  (what the workers need, imported once here)
 
@@ -181,6 +214,59 @@ def _client(workers: int, scheduler: Optional[str]):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=50)
     return Client(cluster), cluster
+
+
+@dataclass
+class _Plan:
+    """A sweep checked before anything runs: the notebook, its points and how to run them."""
+
+    notebook: Path
+    grid: Dict[str, List[Any]]
+    points: List[Dict[str, Any]]
+    workers: int
+
+
+def _plan(path, grid, *, workers, scheduler, parameters, metric, mode) -> _Plan:
+    """Every check that can fail, before any worker starts: bad names, types, counts, addresses, metric."""
+    nb = resolve_notebook(path)
+    grid = parse_grid(grid)
+    if mode not in ("max", "min"):
+        raise InputError(f"mode must be 'max' or 'min', got '{mode}'")
+    base = dict(parameters or {})
+    points = [check_parameters(nb, {**base, **p}) for p in grid_points(grid)]
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InputError(f"--workers must be a whole number of at least 1, got {workers!r}")
+    if scheduler:
+        check_scheduler(scheduler)
+    if metric is not None:
+        names, complete = recorded_names(nb)
+        if complete and metric not in names:
+            from ..errors import did_you_mean
+
+            raise InputError(f"--metric '{metric}': {nb.name} records no value of that name"
+                             f"{did_you_mean(metric, names)}; it records {', '.join(sorted(names)) or 'nothing'}")
+    n_workers = int(workers) if workers else max(1, min(len(points), os.cpu_count() or 1))
+    return _Plan(nb, grid, points, n_workers)
+
+
+def _gather(client, plan: _Plan, workspace_path: str, device: str, parent_id: str) -> List[dict]:
+    from dask.distributed import as_completed
+    from tqdm.auto import tqdm
+
+    futures = [client.submit(run_point, str(plan.notebook), p, workspace_path, device, parent_id, pure=False)
+               for p in plan.points]
+    results = []
+    with tqdm(total=len(futures), desc=f"sweep {plan.notebook.name}", disable=progress_disabled()) as bar:
+        for fut in as_completed(futures):
+            try:
+                results.append(fut.result())
+            except Exception as exc:  # noqa: BLE001 - a worker died: that point fails, the sweep goes on
+                idx = futures.index(fut)
+                results.append({"run_id": None, "status": "failed", "params": plan.points[idx], "records": {},
+                                "error": f"{type(exc).__name__}: {exc}", "duration_s": 0.0})
+            bar.update(1)
+    results.sort(key=lambda r: next((i for i, p in enumerate(plan.points) if p == r["params"]), 0))
+    return results
 
 
 def sweep(path: Union[str, os.PathLike], grid: Union[Mapping[str, Sequence[Any]], Sequence[str]], *,
@@ -191,52 +277,23 @@ def sweep(path: Union[str, os.PathLike], grid: Union[Mapping[str, Sequence[Any]]
 
     A failing notebook fails its run, not the sweep. Returns a `Sweep` table with the best run highlighted.
     """
-    from .notebooks import _resolve
-    from .params import check_parameters
-    from ..workspace import workspace
-
-    nb = _resolve(path)
-    grid = parse_grid(grid)
-    if mode not in ("max", "min"):
-        raise InputError(f"mode must be 'max' or 'min', got '{mode}'")
-    base = dict(parameters or {})
-    points = [{**base, **p} for p in grid_points(grid)]
-    checked = [check_parameters(nb, p) for p in points]  # refuse bad names/types before starting anything
-    if workers is not None and int(workers) < 1:
-        raise InputError(f"--workers must be at least 1, got {workers}")
-    n_workers = int(workers) if workers else max(1, min(len(points), os.cpu_count() or 1))
+    plan = _plan(path, grid, workers=workers, scheduler=scheduler, parameters=parameters, metric=metric, mode=mode)
     ws = workspace()
     t0 = time.time()
-    with start_run(f"sweep:{nb.stem}", params={"grid": grid, "workers": n_workers, "scheduler": scheduler or "local"},
-                   kind="sweep", tags={"notebook": str(nb)}) as parent:
-        client, cluster = _client(n_workers, scheduler)
-        try:
-            from dask.distributed import as_completed
-            from tqdm.auto import tqdm
-
-            futures = [client.submit(run_point, str(nb), p, str(ws.path), device, parent.id, pure=False)
-                       for p in checked]
-            results = []
-            bar = tqdm(total=len(futures), desc=f"sweep {nb.name}", disable=progress_disabled())
-            for fut in as_completed(futures):
-                try:
-                    results.append(fut.result())
-                except Exception as exc:  # a worker died: that point fails, the sweep goes on
-                    idx = futures.index(fut)
-                    results.append({"run_id": None, "status": "failed", "params": checked[idx], "records": {},
-                                    "error": f"{type(exc).__name__}: {exc}", "duration_s": 0.0})
-                bar.update(1)
-            bar.close()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-        results.sort(key=lambda r: next((i for i, p in enumerate(checked) if p == r["params"]), 0))
-        result = Sweep(parent.id, nb.name, grid, results, time.time() - t0, metric, mode,
-                       scheduler or "LocalCluster", n_workers)
-        best = result.best
-        parent.log_metric("runs", len(results))
-        parent.log_metric("failed", len(result.failed))
-        if best:
-            parent.set_tag("best_run", best["run_id"])
+    client, cluster = _client(plan.workers, scheduler)
+    try:
+        with start_run(f"sweep:{plan.notebook.stem}", kind="sweep", tags={"notebook": str(plan.notebook)},
+                       params={"grid": plan.grid, "workers": plan.workers, "scheduler": scheduler or "local"}) as parent:
+            results = _gather(client, plan, str(ws.path), device, parent.id)
+            result = Sweep(parent.id, plan.notebook.name, plan.grid, results, time.time() - t0, metric, mode,
+                           scheduler or "LocalCluster", plan.workers)
+            best = result.best
+            parent.log_metric("runs", len(results))
+            parent.log_metric("failed", len(result.failed))
+            if best:
+                parent.set_tag("best_run", best["run_id"])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from ..errors import InputError
 
@@ -14,13 +14,25 @@ BUILTIN_POOL = "pydoc-train"
 
 def _jsonl(path: Path) -> List[dict]:
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read eval set {path}: {exc.strerror}") from None
+    with fh:
+        for i, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path.name} line {i}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
+                                 f"{exc.start + 1}); re-encode the file as UTF-8") from None
             if line.strip():
                 try:
-                    rows.append(json.loads(line))
+                    row = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise InputError(f"{path.name} line {i}: invalid JSON ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise InputError(f"{path.name} line {i}: expected a JSON object, got {type(row).__name__}")
+                rows.append(row)
     return rows
 
 

@@ -1,0 +1,306 @@
+"""`Comparison`: the result of `compare` -- leaderboard (means with bootstrap 95% CIs), paired tests against
+the baseline, per-example outputs -- and its views (`diff`, `chart`, `versus`, `widget`). Saved with its run
+as comparison.json, so `Comparison.load(run_id)` brings it back."""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from ..display import esc, fmt, html_table, jsonable, text_table, widget
+from ..errors import InputError, not_found
+from ..tracking.runs import get_run
+from . import metrics as M
+from .stats import bootstrap_ci, paired
+
+MIME = "application/vnd.llmops.comparison+json"
+
+
+@dataclass(repr=False)
+class Comparison:
+    """Leaderboard (means with bootstrap 95% CIs), paired tests vs the baseline, per-example outputs."""
+
+    rows: List[dict]
+    variants: List[str]
+    metrics: List[str]
+    baseline: str
+    params: dict
+    run_id: Optional[str]
+    duration_s: float
+    summary: Dict[str, Dict[str, tuple]] = field(init=False)
+    paired: Dict[str, Dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = self._summarize()
+        self.paired = self._paired()
+
+    # ---- numbers ---------------------------------------------------------------------------
+    def _values(self, variant: str, metric: str) -> List[float]:
+        return [float(r[metric]) if r.get(metric) is not None else math.nan for r in self.rows if r["variant"] == variant]
+
+    def _summarize(self) -> Dict[str, Dict[str, tuple]]:
+        out = {}
+        for v in self.variants:
+            out[v] = {}
+            for m in self.metrics:
+                vals = self._values(v, m)
+                if m == "latency_s":
+                    arr = np.asarray([x for x in vals if not math.isnan(x)])
+                    p50, p95 = (float(np.percentile(arr, 50)), float(np.percentile(arr, 95))) if arr.size else (math.nan,) * 2
+                    out[v]["latency_p50"] = (p50, p50, p50)
+                    out[v]["latency_p95"] = (p95, p95, p95)
+                out[v][m] = bootstrap_ci(vals)
+        return out
+
+    def _paired(self) -> Dict[str, Dict[str, Any]]:
+        out = {}
+        base = {m: self._values(self.baseline, m) for m in self.metrics}
+        for v in self.variants:
+            if v == self.baseline:
+                continue
+            out[v] = {m: paired(self._values(v, m), base[m], higher_is_better=M.METRICS[m].higher_is_better)
+                      for m in self.metrics if M.METRICS[m].kind != "cost" or m == "latency_s"}
+        return out
+
+    @property
+    def primary_metric(self) -> str:
+        for m in ("token_f1", "rouge_l", "semantic", "exact_match"):
+            if m in self.metrics:
+                return m
+        return self.metrics[0]
+
+    def leaderboard(self):
+        import pandas as pd
+
+        recs = []
+        for v in self.variants:
+            rec = {"variant": v}
+            for m, (mean, lo, hi) in self.summary[v].items():
+                rec[m] = mean
+                if M.METRICS.get(m) and M.METRICS[m].kind != "cost":
+                    rec[f"{m}_ci"] = (lo, hi)
+            if v in self.paired:
+                p = self.paired[v].get(self.primary_metric)
+                if p:
+                    rec["vs_baseline"] = f"{p.wins}/{p.ties}/{p.losses}"
+                    rec["p_value"] = p.p_bootstrap
+            recs.append(rec)
+        return pd.DataFrame(recs).sort_values(self.primary_metric, ascending=False, kind="stable")
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    @property
+    def best(self) -> str:
+        return max(self.variants, key=lambda v: _nan_low(self.summary[v][self.primary_metric][0]))
+
+    # ---- views -------------------------------------------------------------------------------
+    def diff(self, a: str, b: str, *, metric: Optional[str] = None, n: int = 5) -> "Diff":
+        """Examples where variants a and b disagree most on `metric`, outputs side by side."""
+        for v in (a, b):
+            if v not in self.variants:
+                raise not_found("variant", v, self.variants)
+        metric = metric or self.primary_metric
+        A = {r["example"]: r for r in self.rows if r["variant"] == a}
+        B = {r["example"]: r for r in self.rows if r["variant"] == b}
+        pairs = [(A[k], B[k]) for k in A if k in B]
+        pairs.sort(key=lambda p: -abs(_nan0(p[0].get(metric)) - _nan0(p[1].get(metric))))
+        return Diff(a, b, metric, pairs[:n])
+
+    def chart(self, metric: Optional[str] = None) -> "Chart":
+        metric = metric or self.primary_metric
+        bars = [(v, *self.summary[v][metric]) for v in self.variants]
+        return Chart(metric, bars, self.baseline)
+
+    def widget(self):
+        """An interactive view: pick variants, sort examples, read answers side by side."""
+        return widget("comparison", self)
+
+    def versus(self, other: "Comparison") -> "Versus":
+        """Metric deltas of this comparison against an earlier one, for variants both contain."""
+        rows = []
+        for v in self.variants:
+            if v in other.variants:
+                for m in self.metrics:
+                    if m in other.metrics:
+                        new, old = self.summary[v][m][0], other.summary[v][m][0]
+                        rows.append({"variant": v, "metric": m, "before": old, "after": new, "delta": new - old})
+        return Versus(other.run_id, self.run_id, rows)
+
+    # ---- persistence -------------------------------------------------------------------------
+    def save(self, run) -> None:
+        """Attach the comparison to its run (comparison.json) and record the best variant."""
+        payload = {"rows": self.rows, "variants": self.variants, "metrics": self.metrics, "baseline": self.baseline,
+                   "params": self.params, "duration_s": self.duration_s}
+        with tempfile.TemporaryDirectory() as tmp:
+            p = Path(tmp) / "comparison.json"
+            p.write_text(json.dumps(jsonable(payload), ensure_ascii=False))
+            run.log_artifact(p)
+        run.record("best_variant", self.best)
+
+    @classmethod
+    def load(cls, run_id: str) -> "Comparison":
+        run = get_run(run_id)
+        path = run.artifacts.get("comparison.json")
+        if path is None or not path.exists():
+            raise InputError(f"run {run.id} is not a comparison (no comparison.json artifact)")
+        d = json.loads(path.read_text())
+        for r in d["rows"]:
+            for k, v in list(r.items()):
+                if v is None and k in M.METRICS:
+                    r[k] = math.nan
+        return cls(d["rows"], d["variants"], d["metrics"], d["baseline"], d["params"], run.id, d["duration_s"])
+
+    # ---- results protocol --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return jsonable({
+            "run_id": self.run_id, "eval_set": self.params.get("eval_set"), "n_examples": self.params.get("n_examples"),
+            "baseline": self.baseline, "primary_metric": self.primary_metric, "best": self.best,
+            "metrics": self.metrics,
+            "leaderboard": [{"variant": v, **{m: {"mean": s[0], "ci": [s[1], s[2]]} for m, s in self.summary[v].items()}}
+                            for v in self.variants],
+            "paired": {v: {m: p.to_dict() for m, p in ms.items()} for v, ms in self.paired.items()},
+        })
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {MIME: self.to_dict(), "text/html": self._repr_html_(), "text/plain": repr(self)}
+
+    def __repr__(self) -> str:
+        return (f"Comparison({len(self.variants)} variants x {self.params.get('n_examples')} examples, "
+                f"best={self.best!r} by {self.primary_metric}, run={self.run_id!r})")
+
+    def _table_rows(self, html: bool) -> List[dict]:
+        out = []
+        order = sorted(self.variants, key=lambda v: -_nan_low(self.summary[v][self.primary_metric][0]))
+        for v in order:
+            row = {"variant": v + (" (baseline)" if v == self.baseline else "")}
+            for m in self.metrics:
+                mean, lo, hi = self.summary[v][m]
+                if m == "latency_s":
+                    row["latency p50/p95"] = f"{fmt(self.summary[v]['latency_p50'][0])}/{fmt(self.summary[v]['latency_p95'][0])}"
+                elif M.METRICS[m].kind == "cost":
+                    row[m] = fmt(mean)
+                else:
+                    row[m] = "" if math.isnan(mean) else f"{mean:.3f} [{lo:.3f}, {hi:.3f}]"
+            p = self.paired.get(v, {}).get(self.primary_metric)
+            row["W/T/L vs base"] = f"{p.wins}/{p.ties}/{p.losses}" if p else ""
+            row["p"] = f"{p.p_bootstrap:.3f}" if p else ""
+            out.append(row)
+        return out
+
+    def _columns(self) -> List[str]:
+        cols = ["variant"]
+        for m in self.metrics:
+            cols.append("latency p50/p95" if m == "latency_s" else m)
+        return cols + ["W/T/L vs base", "p"]
+
+    def __str__(self) -> str:
+        head = (f"comparison {self.run_id}: {len(self.variants)} variants on {self.params.get('n_examples')} examples of "
+                f"{self.params.get('eval_set')}; best by {self.primary_metric}: {self.best}\n"
+                f"means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs {self.baseline} on {self.primary_metric}\n")
+        return head + text_table(self._table_rows(False), self._columns(), max_width=40)
+
+    def _repr_html_(self) -> str:
+        cap = (f"Comparison · {len(self.variants)} variants × {self.params.get('n_examples')} examples of "
+               f"{self.params.get('eval_set')} · best by {self.primary_metric}: {self.best} · run {self.run_id}")
+        return (html_table(self._table_rows(True), self._columns(), caption=cap) +
+                "<div class='llmops-muted'>means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs the baseline "
+                f"on {esc(self.primary_metric)}</div>" + self.chart()._repr_svg_())
+
+
+def _nan0(x) -> float:
+    return 0.0 if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _nan_low(x) -> float:
+    return -1e18 if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+@dataclass
+class Diff:
+    a: str
+    b: str
+    metric: str
+    pairs: List[tuple]
+
+    def to_dict(self) -> dict:
+        return {"a": self.a, "b": self.b, "metric": self.metric,
+                "examples": [{"question": x["question"], "reference": x["reference"], self.a: x["output"],
+                              self.b: y["output"], f"{self.metric}_a": x.get(self.metric),
+                              f"{self.metric}_b": y.get(self.metric)} for x, y in self.pairs]}
+
+    def __str__(self) -> str:
+        out = [f"where {self.a} and {self.b} disagree most on {self.metric}:"]
+        for x, y in self.pairs:
+            out += [f"\nQ: {x['question']}\n   reference: {x['reference']}",
+                    f"   {self.a} ({fmt(x.get(self.metric))}): {x['output']}",
+                    f"   {self.b} ({fmt(y.get(self.metric))}): {y['output']}"]
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        rows = [{"question": x["question"], "reference": x["reference"],
+                 self.a: f"{x['output']}  ({fmt(x.get(self.metric))})", self.b: f"{y['output']}  ({fmt(y.get(self.metric))})"}
+                for x, y in self.pairs]
+        return html_table(rows, ["question", "reference", self.a, self.b],
+                          caption=f"where {self.a} and {self.b} disagree most on {self.metric}")
+
+
+@dataclass
+class Chart:
+    """Metric by variant with 95% CI bars, as inline SVG (no plotting library needed)."""
+
+    metric: str
+    bars: List[tuple]  # (variant, mean, lo, hi)
+    baseline: str
+
+    def _repr_svg_(self) -> str:
+        w, row_h, left, right = 560, 26, 230, 60
+        h = row_h * len(self.bars) + 34
+        vals = [x for b in self.bars for x in b[1:] if not math.isnan(x)]
+        top = max(vals + [1e-9]) * 1.05
+        scale = (w - left - right) / top
+        parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='12'>",
+                 f"<text x='{left}' y='14' fill='#444'>{esc(self.metric)} (mean, 95% CI)</text>"]
+        for i, (v, mean, lo, hi) in enumerate(self.bars):
+            y = 22 + i * row_h
+            color = "#8c959f" if v == self.baseline else "#0969da"
+            parts.append(f"<text x='{left - 6}' y='{y + 15}' text-anchor='end'>{esc(v[:34])}</text>")
+            if not math.isnan(mean):
+                parts.append(f"<rect x='{left}' y='{y + 4}' width='{mean * scale:.1f}' height='{row_h - 10}' fill='{color}'/>")
+                parts.append(f"<line x1='{left + lo * scale:.1f}' x2='{left + hi * scale:.1f}' y1='{y + row_h / 2:.1f}' "
+                             f"y2='{y + row_h / 2:.1f}' stroke='#24292f' stroke-width='1.5'/>")
+                parts.append(f"<text x='{left + hi * scale + 4:.1f}' y='{y + 15}' fill='#444'>{mean:.3f}</text>")
+        parts.append("</svg>")
+        return "".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"metric": self.metric, "bars": [{"variant": v, "mean": m, "low": lo, "high": hi} for v, m, lo, hi in self.bars]}
+
+
+@dataclass
+class Versus:
+    before: Optional[str]
+    after: Optional[str]
+    rows: List[dict] = field(default_factory=list)
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def to_dict(self) -> dict:
+        return {"before": self.before, "after": self.after, "rows": self.rows}
+
+    def __str__(self) -> str:
+        return f"run {self.after} vs {self.before}\n" + text_table(self.rows, ["variant", "metric", "before", "after", "delta"])
+
+    def _repr_html_(self) -> str:
+        return html_table(self.rows, ["variant", "metric", "before", "after", "delta"],
+                          caption=f"run {self.after} vs {self.before}")
