@@ -1,10 +1,9 @@
-"""Every command of the tree. Each handler: read the parsed args, call one core function, return its result.
-
-Grouped by the issue area that owns them; later areas append their commands here.
-"""
+"""Workspace and tracking commands: help, workspace, runs, run show, models. Each handler reads the parsed
+args, calls one core function and returns its result; the other areas have their own modules in cmd/."""
 from __future__ import annotations
 
 from ..commands import HelpText, arg, command, group, help_text
+from ..tracking.runs import STATUSES  # the package root imports tracking already: no cost to `llmops --help`
 
 group("run", "show one run")
 
@@ -22,7 +21,7 @@ def _workspace(ns, ctx):
 
 
 @command("runs", "list runs, newest first", arg("--last", type=int, metavar="N", help="only the N newest"),
-         arg("--name", help="only runs with this name"), arg("--status", help="running/finished/failed/crashed"))
+         arg("--name", help="only runs with this name"), arg("--status", choices=STATUSES, help="only runs with this status"))
 def _runs(ns, ctx):
     from ..tracking import runs
 

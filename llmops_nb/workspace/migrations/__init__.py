@@ -1,5 +1,6 @@
-"""Named, ordered migrations, one module per area (m0001_runs, m0010_datasets, ...). Every module here is
-imported by open_db; each registers functions with `@migration("NNNN_name")`. Never edit an applied one."""
+"""Named, ordered migrations, one module per migration, named after it (m0001_runs holds "0001_runs",
+m0031_generation holds "0031_generation", ...). open_db imports every module here; each registers its function
+with `@migration("NNNN_name")`. Never edit an applied one: add a new, later-numbered module."""
 import importlib
 import pkgutil
 

@@ -1,4 +1,5 @@
-"""Built-in migrations. Never edit an applied one: add a new, later-numbered function."""
+"""The runs table and what a run logs: params, metrics with steps, recorded values, tags, artifacts.
+Never edit an applied migration: add a new, later-numbered one."""
 from __future__ import annotations
 
 from ..db import migration, run_script

@@ -1,24 +1,5 @@
-"""Prompt versions, the response cache, the generation log and fine-tuned models registered in the workspace."""
+"""The response cache and the generation log."""
 from ..db import migration, run_script
-
-
-@migration("0030_prompts")
-def _prompts(conn):
-    run_script(conn, """
-        CREATE TABLE prompts (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            template TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            variables TEXT NOT NULL DEFAULT '[]',
-            run_id TEXT,
-            created_at REAL NOT NULL,
-            UNIQUE (name, version),
-            UNIQUE (name, sha256)
-        );
-        CREATE INDEX prompts_name ON prompts(name, version)
-    """)
 
 
 @migration("0031_generation")
@@ -57,23 +38,4 @@ def _generation(conn):
         CREATE INDEX generations_model_ts ON generations(model, ts);
         CREATE INDEX generations_run ON generations(run_id);
         CREATE INDEX generations_ts ON generations(ts)
-    """)
-
-
-@migration("0032_registered_models")
-def _registered_models(conn):
-    run_script(conn, """
-        CREATE TABLE registered_models (
-            name TEXT PRIMARY KEY,
-            base TEXT NOT NULL,
-            method TEXT NOT NULL,
-            path TEXT NOT NULL,
-            sha256 TEXT,
-            dataset_ref TEXT,
-            dataset_snapshot TEXT,
-            run_id TEXT,
-            params TEXT NOT NULL DEFAULT '{}',
-            metrics TEXT NOT NULL DEFAULT '{}',
-            created_at REAL NOT NULL
-        )
     """)
