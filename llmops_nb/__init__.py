@@ -10,13 +10,13 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+from . import models as _models_pkg  # noqa: E402,F401  (first, so the `models` function below wins the name)
+from .display import register_widget as _register_widget  # noqa: E402
 from .errors import InputError, LlmopsError, NotFoundError, WorkspaceError  # noqa: E402
+from .models.registry import models  # noqa: E402
 from .seeding import seed  # noqa: E402
 from .tracking.runs import active_run, get_run, record, runs, start_run  # noqa: E402
 from .workspace import workspace  # noqa: E402
-from . import models as _models_pkg  # noqa: E402,F401  (first, so the `models` function below wins the name)
-from .models.registry import models  # noqa: E402
-from .display import register_widget as _register_widget  # noqa: E402
 
 # the core names widget kinds; this root (above every layer) says which face draws them
 _register_widget("review", "llmops_nb.widgets.review:review")

@@ -7,7 +7,7 @@ from ..db import migration, run_script
 
 @migration("0001_runs")
 def _runs(conn):
-    run_script(conn, 
+    run_script(conn,
         """
         CREATE TABLE runs (
             id TEXT PRIMARY KEY,
