@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from typing import List, Optional, Sequence
 
@@ -59,6 +60,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except LlmopsError as exc:
         print(f"llmops: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:  # raised while reading rows, past where the connection translates it
+        from .workspace import storage_error_of_current
+
+        err = storage_error_of_current(exc)
+        if not isinstance(err, LlmopsError):
+            raise
+        print(f"llmops: error: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("llmops: interrupted; finished work was kept", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sqlite3
 from typing import Any, Dict, List, Optional
 
 from IPython.core.error import UsageError
@@ -81,6 +82,13 @@ class LlmopsMagics(Magics):
             return None
         except LlmopsError as exc:
             raise UsageError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:  # raised while reading rows, past where the connection translates it
+            from .workspace import storage_error_of_current
+
+            err = storage_error_of_current(exc)
+            if not isinstance(err, LlmopsError):
+                raise
+            raise UsageError(str(err)) from None
         name = getattr(ns, "output_var", None)
         if name:
             if not name.isidentifier():

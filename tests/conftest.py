@@ -74,14 +74,15 @@ def ipy(shell, ws):
     return Runner(shell)
 
 
-def cli(*args, env=None, cwd=None, check=None):
-    """Run the real `llmops` console script; returns CompletedProcess."""
+def cli(*args, env=None, cwd=None, check=None, prefix=()):
+    """Run the real `llmops` console script; returns CompletedProcess. `prefix` goes before it (e.g. unprivileged())."""
     import subprocess
 
     exe = Path(sys.executable).with_name("llmops")
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600)
+    proc = subprocess.run([*prefix, str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd,
+                          timeout=600)
     if check is not None:
         assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
     return proc
@@ -114,3 +115,14 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def unprivileged() -> list:
+    """A command prefix that runs a process without root's power to ignore file permissions (so a read-only file
+    is read-only even in a container that runs as root); [] when not root."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot make a file read-only for this process")
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]

@@ -9,7 +9,7 @@ from typing import Dict, Optional, Union
 
 from ..config import load_settings
 from ..errors import WorkspaceError
-from .db import on_open, open_db, run_open_hooks, select_in, transaction
+from .db import on_open, open_db, run_open_hooks, select_in, storage_error, transaction
 from .files import atomic_copy, atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text, clean_stale, recover_dir
 from .names import check_name
 
@@ -135,6 +135,14 @@ def _forget_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def storage_error_of_current(exc: sqlite3.DatabaseError) -> Exception:
+    """The one-line WorkspaceError for a storage error the current workspace's database raised while rows were
+    being read (after `execute` returned, where the connection cannot translate it), else `exc` itself."""
+    if _current is None:
+        return exc
+    return storage_error(_current.path / DB_NAME, exc)
 
 
 def reset_workspace() -> None:

@@ -84,7 +84,12 @@ def atomic_dir(target: PathLike) -> Iterator[Path]:
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
-        _rename_into_place(tmp, target)
+        try:
+            _rename_into_place(tmp, target)
+        except BaseException:
+            if old is not None and not target.exists():
+                os.replace(old, target)  # an error (not a kill) between the renames: the original goes back
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:

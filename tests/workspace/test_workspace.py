@@ -93,13 +93,18 @@ def test_workspace_under_a_file_cannot_be_created(tmp_path):
         Workspace(f / "ws")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders; covered by the file cases above")
 def test_readonly_workspace_folder(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import cli, unprivileged
+
     d = tmp_path / "ro"
     d.mkdir()
     d.chmod(0o500)
-    with pytest.raises(WorkspaceError, match="not writable"):
-        Workspace(d)
+    proc = cli("workspace", env={"LLMOPS_HOME": str(d)}, prefix=unprivileged())
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"workspace folder {d} is not writable" in proc.stderr
 
 
 def test_corrupt_database_is_named_and_never_overwritten(tmp_path):
@@ -134,3 +139,195 @@ def test_counts(ws):
         pass
     assert ws.counts()["runs"] == 1
     assert "runs=1" in repr(ws)
+
+
+# ---- transactions and batched selects -------------------------------------------------------------------
+def test_transaction_commits_or_rolls_back_everything(ws):
+    from llmops_nb.workspace import transaction
+
+    db = ws.db
+    db.execute("CREATE TABLE t (x INTEGER)")
+    with transaction(db):
+        db.execute("INSERT INTO t VALUES (1)")
+        db.execute("INSERT INTO t VALUES (2)")
+    with pytest.raises(KeyboardInterrupt):
+        with transaction(db):
+            db.execute("INSERT INTO t VALUES (3)")
+            raise KeyboardInterrupt
+    assert [r[0] for r in db.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+    assert not db.in_transaction
+
+
+def test_select_in_batches_any_number_of_ids(ws):
+    from llmops_nb.workspace import select_in
+
+    db = ws.db
+    db.execute("CREATE TABLE t (x INTEGER, tag TEXT)")
+    db.executemany("INSERT INTO t VALUES (?, ?)", [(i, "a" if i % 2 else "b") for i in range(5000)])
+    wanted = list(range(0, 5000, 3))
+    got = sorted(r[0] for r in select_in(db, "SELECT x FROM t WHERE tag = ? AND x IN ({ids})", wanted, ["a"]))
+    assert got == [i for i in wanted if i % 2]
+
+
+# ---- names --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, says", [
+    ("_private", "it starts with '_'"), ("a b", "it contains ' '"), ("a/b", "it contains '/'"),
+    ("x" * 300, "is 300 characters long"), ("", "give the dataset a name")])
+def test_one_name_rule_says_what_is_wrong(name, says):
+    from llmops_nb.errors import InputError
+    from llmops_nb.workspace import check_name
+
+    with pytest.raises(InputError) as err:
+        check_name("dataset", name, origin="from the file name _private.jsonl")
+    msg = str(err.value)
+    assert says in msg and "\n" not in msg
+    assert "starts with a letter or digit" in msg and "at most 100 characters" in msg
+    assert check_name("index", "pydoc-v2.1_x") == "pydoc-v2.1_x"
+
+
+# ---- nothing orphaned by a crash ----------------------------------------------------------------------
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_temp_files_of_dead_processes_are_removed_on_open_and_live_ones_kept(tmp_path):
+    d = tmp_path / "ws"
+    Workspace(d).close()
+    dead, live = _dead_pid(), os.getpid()
+    leftovers = [d / "datasets" / f".incoming-{dead}-123.parquet", d / "datasets" / f".spill-{dead}-9.pkl",
+                 d / "indexes" / "pydoc" / f".abc.usearch.{dead}-x1y2.tmp", d / "artifacts" / "r1" / f".out.tmp-{dead}"]
+    in_flight = [d / "datasets" / f".incoming-{live}-456.parquet", d / "indexes" / "pydoc" / f".abc.usearch.{live}-q.tmp"]
+    user_files = [d / "datasets" / "notes.txt", d / "models" / "m" / ".hidden-but-mine"]
+    for p in leftovers + in_flight + user_files:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if p.name.startswith(".out.tmp"):
+            p.mkdir()
+            (p / "part").write_text("half")
+        else:
+            p.write_text("x")
+    Workspace(d).close()
+    assert [p for p in leftovers if p.exists()] == []
+    assert all(p.exists() for p in in_flight + user_files), "a live process's temp files and the user's own stay"
+
+
+def test_a_folder_swap_cut_short_is_recovered_on_open(tmp_path):
+    """A kill between atomic_dir's two renames leaves no target, the old folder and the finished new one."""
+    import subprocess
+    import sys
+
+    from llmops_nb.workspace import files as F
+
+    d = tmp_path / "ws"
+    Workspace(d).close()
+    target = d / "models" / "m" / "checkpoint"
+    code = textwrap.dedent(f"""
+        import os
+        from llmops_nb.workspace import atomic_dir, files
+        target = {str(target)!r}
+        with atomic_dir(target) as tmp:
+            open(os.path.join(tmp, "step"), "w").write("10")
+        real, calls = os.replace, []
+        def replace(src, dst):
+            calls.append(dst)
+            if len(calls) == 2:
+                os._exit(9)  # killed between the two renames: no cleanup runs
+            real(src, dst)
+        files.os.replace = replace
+        with atomic_dir(target) as tmp:
+            open(os.path.join(tmp, "step"), "w").write("20")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], timeout=120)
+    assert proc.returncode == 9
+    assert not target.exists() and len(list(target.parent.iterdir())) == 2
+    Workspace(d).close()
+    assert (target / "step").read_text() == "20", "the newer complete folder is put in place"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["checkpoint"], "and nothing else is left"
+    assert not (target / F.COMPLETE_MARK).exists()
+
+
+def test_an_error_between_the_renames_puts_the_original_back(tmp_path, monkeypatch):
+    from llmops_nb.workspace import atomic_dir, files as F
+
+    target = tmp_path / "checkpoint"
+    with atomic_dir(target) as tmp:
+        (tmp / "step").write_text("10")
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(F.os, "replace", replace)
+    with pytest.raises(OSError):
+        with atomic_dir(target) as tmp:
+            (tmp / "step").write_text("20")
+    assert (target / "step").read_text() == "10"
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint"]
+
+
+# ---- storage errors are one line ---------------------------------------------------------------------------
+def test_damaged_metrics_pages_are_one_line_naming_the_file(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import cli
+
+    import llmops_nb as L
+
+    d = tmp_path / "ws"
+    reset_workspace()
+    workspace(d)
+    with L.start_run("many") as run:
+        run.log_metrics({f"m{i}": i for i in range(200)})
+        for step in range(150):
+            run.log_metric("loss", 1.0 / (step + 1))
+    for i in range(30):
+        with L.start_run(f"r{i}", params={"i": i}) as r:
+            r.log_metrics({f"m{j}": j for j in range(100)})
+    reset_workspace()
+    db = d / "llmops.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    leaves = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'metrics' AND pagetype = 'leaf'")]
+    conn.close()
+    assert len(leaves) > 10
+    data = bytearray(db.read_bytes())
+    for p in leaves[len(leaves) // 2:]:  # half of the metrics table's leaf pages get garbage headers
+        start = (p - 1) * page
+        data[start:start + 16] = b"\xff" * 16
+    db.write_bytes(bytes(data))
+    damaged = db.read_bytes()
+    assert cli("run", "show", run.id, env={"LLMOPS_HOME": str(d)}).returncode == 0, "the runs table itself is whole"
+    proc = cli("runs", env={"LLMOPS_HOME": str(d)})
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert str(db) in proc.stderr and "damaged" in proc.stderr and ".recover" in proc.stderr
+    assert db.read_bytes() == damaged, "the damaged file is never overwritten"
+
+
+def test_read_only_database_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import cli, unprivileged
+
+    d = tmp_path / "ws"
+    subprocess.run([sys.executable, "-c", "import llmops_nb as L\nwith L.start_run('a') as r: r.log_metric('x', 1)"],
+                   env={**os.environ, "LLMOPS_HOME": str(d)}, check=True, timeout=120)
+    (d / "llmops.db").chmod(0o444)
+    src = tmp_path / "notes.jsonl"
+    src.write_text('{"text": "hello"}\n')
+    env = {"LLMOPS_HOME": str(d)}
+    assert "finished" in cli("runs", env=env, prefix=unprivileged(), check=0).stdout, "reading still works"
+    proc = cli("data", "load", str(src), "--name", "notes", env=env, prefix=unprivileged())
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "is read-only" in proc.stderr and str(d / "llmops.db") in proc.stderr and "chmod u+w" in proc.stderr
