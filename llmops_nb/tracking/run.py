@@ -68,9 +68,11 @@ def push_open(run: "Run") -> None:
         _open.append(run)
 
 
-def innermost_open() -> Optional["Run"]:
+def innermost_open(workspace_path: Path) -> Optional["Run"]:
+    """The innermost run this process opened in the workspace at `workspace_path` and has not ended (runs
+    opened in another workspace before a switch are not where new work belongs)."""
     with _open_lock:
-        return _open[-1] if _open else None
+        return next((r for r in reversed(_open) if r._ws.path == workspace_path), None)
 
 
 def _forget_open_after_fork() -> None:

@@ -67,19 +67,19 @@ _checked_env_runs: set = set()
 
 def active_run() -> Optional[Run]:
     """The innermost open run of this process, else the run named by LLMOPS_RUN_ID (set by run_notebook)."""
-    run = innermost_open()
+    ws = workspace()
+    run = innermost_open(ws.path)
     if run is not None:
         return run
     run_id = os.environ.get(RUN_ENV_VAR)
     if run_id:
-        return _env_run(run_id)
-    return _auto_run
+        return _env_run(ws, run_id)
+    return _auto_run if _auto_run is not None and _auto_run._ws.path == ws.path else None
 
 
-def _env_run(run_id: str) -> Run:
+def _env_run(ws, run_id: str) -> Run:
     """The run LLMOPS_RUN_ID names, checked once per workspace: a stale or mistyped id is one clear line,
     not a foreign-key error at the first write."""
-    ws = workspace()
     key = (str(ws.path), run_id)
     if key not in _checked_env_runs:
         if ws.db.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is None:
@@ -106,18 +106,17 @@ def record(name: str, value: Any) -> Any:
     run = active_run()
     if run is None:
         run = _auto_run = start_run(_default_run_name(), kind="auto")
-        atexit.register(_finish_auto_run)
+        atexit.register(_finish_auto_run, run)
     run.record(name, value)
     _display_record(run.id, name, value)
     return value
 
 
-def _finish_auto_run() -> None:
-    if _auto_run is not None:
-        try:
-            _auto_run.end("finished")
-        except Exception:  # noqa: BLE001 - at interpreter exit the workspace may already be gone; nothing to tell
-            pass
+def _finish_auto_run(run: Run) -> None:
+    try:
+        run.end("finished")
+    except Exception:  # noqa: BLE001 - at interpreter exit the workspace may already be gone; nothing to tell
+        pass
 
 
 def _default_run_name() -> str:

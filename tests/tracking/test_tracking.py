@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -190,3 +189,50 @@ def test_record_in_a_notebook_displays_a_machine_readable_output(ws, tmp_path):
     assert bundles and bundles[0]["application/vnd.llmops.record+json"]["name"] == "f1"
     assert bundles[0]["application/vnd.llmops.record+json"]["value"] == 0.5
     assert L.runs()[0]["metrics"] == {"f1": 0.5}
+
+
+def test_infinite_values_are_stored_and_nan_is_said_once(ws):
+    from llmops_nb.errors import LlmopsWarning
+
+    with L.start_run("r") as run:
+        L.record("best", float("inf"))
+        L.record("worst", -np.inf)
+        with pytest.warns(LlmopsWarning, match=r"record\('gap'\): NaN is stored as null"):
+            L.record("gap", float("nan"))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a second NaN for the same name says nothing more
+            L.record("gap", np.float64("nan"))
+    r = L.get_run(run.id)
+    assert r.records["best"] == float("inf") and r.records["worst"] == float("-inf") and r.records["gap"] is None
+    assert r.metrics["best"] == float("inf") and r.metrics["gap"] is None
+
+
+def test_a_stale_run_id_in_the_environment_is_one_clear_line(ws, monkeypatch, run_cli):
+    monkeypatch.setenv("LLMOPS_RUN_ID", "deadbeef")
+    with pytest.raises(InputError, match=r"LLMOPS_RUN_ID='deadbeef' names no run in the workspace .*unset LLMOPS_RUN_ID"):
+        L.record("v", 1)
+    assert ws.db.execute("SELECT count(*) FROM records").fetchone()[0] == 0
+    p = run_cli("data", "load", "pydoc", "--name", "pydoc", "-q", env={"LLMOPS_RUN_ID": "deadbeef"}, check=2)
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1 and "names no run" in p.stderr
+
+
+def test_runs_filters_are_checked_and_ids_match_literally(ws, run_cli):
+    with L.start_run("a", kind="notebook") as a:
+        pass
+    with L.start_run("b") as b:
+        pass
+    assert [r["id"] for r in L.runs(kind="notebook")] == [a.id]
+    assert [r["id"] for r in L.runs(status="finished", last=1)] == [b.id]
+    with pytest.raises(InputError, match="unknown run status 'bogus'; use one of running, finished"):
+        L.runs(status="bogus")
+    p = run_cli("runs", "--status", "bogus", check=2)
+    assert "invalid value 'bogus' for --status" in p.stderr and "Traceback" not in p.stderr
+    for wildcard in ("%", "_", "%%", a.id[:3] + "%"):
+        with pytest.raises(NotFoundError):
+            L.get_run(wildcard)
+    p = run_cli("run", "show", "%", check=2)
+    assert "unknown run '%'" in p.stderr
+    with pytest.raises(InputError, match="give a run id"):
+        L.get_run("  ")
