@@ -12,8 +12,8 @@ group("data", "load, list and show dataset snapshots")
          arg("--text-field", metavar="F", help="field holding the text (default: text/content/body/... if present)"),
          arg("--id-field", metavar="F", help="field holding a stable record id (default: 'id' if present, else a hash)"),
          arg("--format", choices=["jsonl", "json", "csv", "tsv", "parquet", "txt"], help="default: from the extension"),
-         arg("--on-error", choices=["stop", "skip"], default="stop",
-             help="malformed lines: stop with the file and line (default) or skip and count them"))
+         arg("--on-error", "--errors", dest="on_error", choices=["stop", "skip"], default="stop",
+             help="malformed lines or rows: stop with the file and line (default) or skip and count them"))
 def _data_load(ns, ctx):
     from ..data.datasets import load_dataset
 
@@ -37,11 +37,11 @@ def _data_show(ns, ctx):
 
 @command("data revert", "restore records a curation or review removed, as a new snapshot",
          arg("ref", metavar="NAME[@VERSION]"), arg("ids", nargs="+", metavar="ID", help="record ids to restore"),
-         arg("--as", dest="as_", metavar="NEW", help="name of the new snapshot (default: same name, new version)"))
+         arg("--as", dest="name", metavar="NEW", help="name of the new snapshot (default: same name, new version)"))
 def _data_revert(ns, ctx):
     from ..data.curation import revert
 
-    return revert(ns.ref, ns.ids, name=ns.as_)
+    return revert(ns.ref, ns.ids, name=ns.name)
 
 
 @command("curate", "curate a dataset into a new snapshot: dedup, quality, PII, selection; every removal is kept",
@@ -55,13 +55,13 @@ def _data_revert(ns, ctx):
          arg("--select", type=int, metavar="N", help="keep the N records that best cover the dataset (embeddings)"),
          arg("--split", type=float, metavar="F", help="also write NAME-train / NAME-eval with fraction F for eval"),
          arg("--seed", type=int, default=0, help="seed for sampling, selection and splits (default 0)"),
-         arg("--as", dest="as_", metavar="NEW", help="name of the result (default: same name, new version)"),
+         arg("--as", dest="name", metavar="NEW", help="name of the result (default: same name, new version)"),
          epilog="steps: normalize, exact_dedup, near_dedup, semantic_dedup, quality, pii, select, filter, sample")
 def _curate(ns, ctx):
     from ..data.curation import curate
 
     return curate(ns.ref, ns.steps, near_threshold=ns.near_threshold, pii=ns.pii, select=ns.select, split=ns.split,
-                  seed=ns.seed, as_=ns.as_, progress=not ctx.quiet)
+                  seed=ns.seed, name=ns.name, progress=not ctx.quiet)
 
 
 @command("review", "review a dataset by hand: accept / reject / edit records, then commit (a widget in notebooks)",

@@ -2,42 +2,34 @@
 
 `load_dataset` streams a source into a snapshot; curation and review write new snapshots through
 `create_snapshot`. `dataset("name")` is the latest version, `dataset("name@v2")` a given one.
+
+Identity is content too: a snapshot with the same records, parent and operation as an existing version of
+the same name IS that version (loading a file twice, or re-running a curation, gives back `name@v1`, not a
+new label), so re-running a notebook reproduces the same references.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
-from ..display import ResultTable, STYLE, esc, fmt_time, html_table, text_table
+from ..display import STYLE, ResultTable, esc, fmt_time, html_table, text_table
 from ..errors import InputError, not_found
-from .loaders import LineErrors, iter_source
+from ..tracking.runs import active_run
+from ..workspace import check_name, transaction, workspace
+from .loaders import LineErrors, RecordBuilder, iter_source, record_id
+from .storage import SnapshotWriter
 
 BATCH = 8192
-LONG_RECORD_CHARS = 100_000
 _REF = re.compile(r"^(?P<name>[^@\s]+)(?:@v?(?P<version>\d+))?$")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def _ws():
-    from ..workspace import workspace
-
-    return workspace()
-
-
-def record_id(text: str) -> str:
-    """Stable id of a record without an id field: a hash of its text."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-def check_name(name: str) -> str:
-    if not name or not NAME_RE.match(name):
-        raise InputError(f"invalid dataset name '{name}'; use letters, digits, '.', '_' or '-' (no spaces or '@')")
-    return name
+class EmptySnapshotError(InputError):
+    """A snapshot would hold no records (an empty source, or a curation that removed everything)."""
 
 
 class RawRecords:
@@ -52,10 +44,14 @@ class RawRecords:
 
 
 class Dataset:
-    """One immutable snapshot. Iterates lazily; `.to_pandas()` loads it all."""
+    """One immutable snapshot. Iterates lazily; `.to_pandas()` loads it all.
 
-    def __init__(self, row):
+    `reused` is True when the call that returned it found the same content (same records, parent and
+    operation) already stored under this name, and gave back that version instead of adding one."""
+
+    def __init__(self, row, *, reused: bool = False):
         self._row = dict(row)
+        self.reused = reused
         self.id: int = self._row["id"]
         self.name: str = self._row["name"]
         self.version: int = self._row["version"]
@@ -78,7 +74,7 @@ class Dataset:
 
     @property
     def path(self) -> Path:
-        return _ws().path / self._row["path"]
+        return workspace().path / self._row["path"]
 
     def __len__(self) -> int:
         return int(self._row["n_records"])
@@ -88,7 +84,7 @@ class Dataset:
         pid = self._row["parent_id"]
         if pid is None:
             return None
-        return Dataset(_ws().db.execute("SELECT * FROM datasets WHERE id=?", (pid,)).fetchone())
+        return Dataset(workspace().db.execute("SELECT * FROM datasets WHERE id=?", (pid,)).fetchone())
 
     def lineage(self) -> List["Dataset"]:
         """This snapshot and its ancestors, newest first."""
@@ -160,11 +156,22 @@ class Dataset:
     def to_dict(self) -> dict:
         d = self.info()
         d.update(snapshot=self.snapshot, params=self.params, path=str(self.path),
-                 lineage=[ds.ref for ds in self.lineage()])
+                 lineage=[ds.ref for ds in self.lineage()], reused=self.reused)
         return d
 
     def __repr__(self) -> str:
-        return f"Dataset({self.ref!r}, records={len(self)}, snapshot={self.snapshot[:12]!r})"
+        reused = ", reused=True" if self.reused else ""
+        return f"Dataset({self.ref!r}, records={len(self)}, snapshot={self.snapshot[:12]!r}{reused})"
+
+    def reuse_note(self) -> str:
+        """For a reused snapshot: that nothing new was stored, and which version the bare name now means."""
+        if not self.reused:
+            return ""
+        latest = workspace().db.execute("SELECT max(version) FROM datasets WHERE name=?", (self.name,)).fetchone()[0]
+        note = f"identical content was already stored as {self.ref}; no new version was made"
+        if latest != self.version:
+            note += f" ('{self.name}' alone still means {self.name}@v{latest}, the latest)"
+        return note
 
     def _preview_rows(self, n: int = 5) -> List[dict]:
         out = []
@@ -179,7 +186,8 @@ class Dataset:
     def __str__(self) -> str:
         lineage = " <- ".join(f"{d.ref} ({d.op}, {len(d)})" for d in self.lineage())
         cols = ["id", "text"] + [c for c in self.columns if c not in ("id", "text")][:3]
-        return f"dataset {self.ref}: {len(self)} records, snapshot {self.snapshot[:12]}\nlineage: {lineage}\n\n" + \
+        note = f"\n{self.reuse_note()}" if self.reused else ""
+        return f"dataset {self.ref}: {len(self)} records, snapshot {self.snapshot[:12]}{note}\nlineage: {lineage}\n\n" + \
             text_table(self._preview_rows(), cols, max_width=60)
 
     def _repr_html_(self) -> str:
@@ -187,104 +195,27 @@ class Dataset:
                              for d in self.lineage())
         cols = ["id", "text"] + [c for c in self.columns if c not in ("id", "text")][:4]
         return (f"{STYLE}<div class='llmops-cap'>Dataset {esc(self.ref)} · {len(self)} records · "
-                f"snapshot {esc(self.snapshot[:12])}</div><div>lineage: {lineage}</div>"
+                f"snapshot {esc(self.snapshot[:12])}</div>"
+                + (f"<div class='llmops-muted'>{esc(self.reuse_note())}</div>" if self.reused else "")
+                + f"<div>lineage: {lineage}</div>"
                 + html_table(self._preview_rows(), cols, total=len(self)))
 
 
-class _SnapshotWriter:
-    """Streams record batches to a temp Parquet file while hashing the content; renames to its hash."""
+@dataclass(frozen=True)
+class StoredFile:
+    """A snapshot's Parquet file, written and content-addressed, not yet a version of any dataset."""
 
-    def __init__(self, ws):
-        self.ws = ws
-        self.hasher = hashlib.sha256()
-        self.folder = ws.dir("datasets")
-        self.tmp = self.folder / f".incoming-{os.getpid()}-{time.time_ns()}.parquet"
-        self.writer = None
-        self.schema = None
-        self.n = 0
-        self.n_bytes = 0
-        self.columns: List[str] = []
-
-    def write(self, rows: List[dict]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if not rows:
-            return
-        for r in rows:
-            self.hasher.update(json.dumps(r, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-            self.n_bytes += len(r["text"].encode("utf-8", "surrogatepass"))
-        if self.schema is None:
-            seen: Dict[str, None] = {"id": None, "text": None}
-            for r in rows:
-                seen.update(dict.fromkeys(r))
-            self.columns = list(seen)
-            table = pa.Table.from_pylist([_clean(r, self.columns) for r in rows])
-            if any(pa.types.is_null(f.type) for f in table.schema):
-                # a column empty in the first batch (e.g. _flags) would reject values later: store it as text
-                table = table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
-                                              for f in table.schema]))
-            self.schema = table.schema
-            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
-        else:
-            table = _to_table([_clean(r, self.columns) for r in rows], self.schema)
-        self.writer.write_table(table)
-        self.n += len(rows)
-
-    def finish(self) -> tuple:
-        if self.writer is not None:
-            self.writer.close()
-        digest = self.hasher.hexdigest()
-        rel = Path("datasets") / digest[:2] / f"{digest}.parquet"
-        target = self.ws.path / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # same content already stored: snapshots are content-addressed
-            self.tmp.unlink()
-        else:
-            with open(self.tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(self.tmp, target)
-        return digest, rel
-
-    def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        if self.tmp.exists():
-            self.tmp.unlink()
+    digest: str
+    rel: Path
+    n_records: int
+    n_bytes: int
+    columns: List[str]
 
 
-def _clean(rec: dict, columns: List[str]) -> dict:
-    out = {}
-    for c in columns:
-        v = rec.get(c)
-        if isinstance(v, (dict, list, tuple, set)):
-            v = json.dumps(v, default=str, ensure_ascii=False)
-        out[c] = v
-    return out
-
-
-def _to_table(rows: List[dict], schema):
-    import pyarrow as pa
-
-    try:
-        return pa.Table.from_pylist(rows, schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # a later batch holds a type the first did not (e.g. a number where text was): store it as text
-        fixed = [{k: (None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str)))
-                  if schema.field(k).type == pa.string() else v for k, v in r.items()} for r in rows]
-        return pa.Table.from_pylist(fixed, schema=schema)
-
-
-def create_snapshot(name: str, records: Iterable[dict], *, parent: Optional[Dataset] = None, op: str,
-                    params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
-                    text_field: Optional[str] = None) -> Dataset:
-    """Write records (each with 'id' and 'text') as the next version of `name`. Never overwrites.
-    The text field name (see Dataset.records) is the parent's unless given."""
-    check_name(name)
-    if text_field is None:
-        text_field = parent.text_field if parent is not None else "text"
-    ws = _ws()
-    writer = _SnapshotWriter(ws)
+def write_snapshot(records: Iterable[dict], *, name: str, parent: Optional[Dataset] = None) -> StoredFile:
+    """Stream records (each with 'id' and 'text') into the workspace's content-addressed Parquet store.
+    No records: EmptySnapshotError, and nothing is left behind."""
+    writer = SnapshotWriter(workspace().path)
     try:
         buf: List[dict] = []
         for rec in records:
@@ -294,47 +225,72 @@ def create_snapshot(name: str, records: Iterable[dict], *, parent: Optional[Data
                 buf = []
         writer.write(buf)
         if writer.n == 0:
-            raise InputError(f"no records to store in dataset '{name}'" +
-                             (f" (all {len(parent)} records of {parent.ref} were removed)" if parent else "") +
-                             "; check the source or loosen the filters")
+            raise EmptySnapshotError(f"no records to store in dataset '{name}'" +
+                                     (f" (all {len(parent)} records of {parent.ref} were removed)" if parent else "") +
+                                     "; check the source or loosen the filters")
         digest, rel = writer.finish()
     except BaseException:
         writer.abort()
         raise
-    from ..tracking.runs import active_run
+    return StoredFile(digest, rel, writer.n, writer.n_bytes, writer.columns)
 
+
+def find_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str) -> Optional[Dataset]:
+    """The first version of `name` with this content, parent and op (marked `reused`), or None."""
+    row = db.execute("SELECT * FROM datasets WHERE name=? AND snapshot=? AND op=? AND parent_id IS ? "
+                     "ORDER BY version LIMIT 1",
+                     (name, stored.digest, op, parent.id if parent is not None else None)).fetchone()
+    return Dataset(row, reused=True) if row is not None else None
+
+
+def register_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str,
+                      params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
+                      text_field: Optional[str] = None) -> Dataset:
+    """Make a stored file the next version of `name`, or give back the version that already has this content,
+    parent and operation (`Dataset.reused`). Call it inside `transaction(db)`, so the two cannot race.
+    The text field name (see Dataset.records) is the parent's unless given."""
+    same = find_snapshot(db, name, stored, parent=parent, op=op)
+    if same is not None:
+        return same
+    parent_id = parent.id if parent is not None else None
+    if text_field is None:
+        text_field = parent.text_field if parent is not None else "text"
     run = active_run()
-    db = ws.db
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        version = db.execute("SELECT coalesce(max(version), 0) + 1 FROM datasets WHERE name=?", (name,)).fetchone()[0]
-        cur = db.execute(
-            "INSERT INTO datasets (name, version, snapshot, path, n_records, n_bytes, text_field, columns, parent_id, op,"
-            " params, source, run_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (name, version, digest, str(rel), writer.n, writer.n_bytes, text_field, json.dumps(writer.columns),
-             parent.id if parent is not None else None, op, json.dumps(params or {}, default=str), source,
-             run.id if run is not None else None, time.time()))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    version = db.execute("SELECT coalesce(max(version), 0) + 1 FROM datasets WHERE name=?", (name,)).fetchone()[0]
+    cur = db.execute(
+        "INSERT INTO datasets (name, version, snapshot, path, n_records, n_bytes, text_field, columns, parent_id, op,"
+        " params, source, run_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (name, version, stored.digest, str(stored.rel), stored.n_records, stored.n_bytes, text_field,
+         json.dumps(stored.columns), parent_id, op, json.dumps(params or {}, default=str), source,
+         run.id if run is not None else None, time.time()))
     return Dataset(db.execute("SELECT * FROM datasets WHERE id=?", (cur.lastrowid,)).fetchone())
 
 
-def _pick_text_field(rec: dict, text_field: Optional[str], where: str) -> str:
-    if text_field:
-        if text_field not in rec:
-            raise InputError(f"text field '{text_field}' not found ({where}); fields present: "
-                             f"{', '.join(map(str, rec)) or 'none'}; pass --text-field with one of them")
-        return text_field
-    for candidate in ("text", "content", "body", "document", "question", "prompt"):
-        if candidate in rec and isinstance(rec[candidate], str):
-            return candidate
-    strings = [k for k, v in rec.items() if isinstance(v, str)]
-    if len(strings) == 1:
-        return strings[0]
-    raise InputError(f"cannot tell which field holds the text ({where}); fields present: "
-                     f"{', '.join(map(str, rec)) or 'none'}; pass --text-field NAME")
+def create_snapshot(name: str, records: Iterable[dict], *, parent: Optional[Dataset] = None, op: str,
+                    params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
+                    text_field: Optional[str] = None) -> Dataset:
+    """Write records (each with 'id' and 'text') as the next version of `name`; never overwrites. Content
+    already stored as a version of `name` with the same parent and op gives that version back (`.reused`).
+    The text field name (see Dataset.records) is the parent's unless given."""
+    check_name("dataset", name)
+    stored = write_snapshot(records, name=name, parent=parent)
+    db = workspace().db
+    with transaction(db):
+        return register_snapshot(db, name, stored, parent=parent, op=op, params=params, source=source,
+                                 text_field=text_field)
+
+
+def _name_from_source(source: Any) -> str:
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputError("give the dataset a name: load_dataset(source, name='...') / --name N")
+    if str(source) == "pydoc":
+        return "pydoc"
+    path = Path(str(source))
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "-", path.stem) or "dataset"
+    try:
+        return check_name("dataset", name, origin=f"made from the file name {path.name}")
+    except InputError as exc:
+        raise InputError(f"{exc}; pass --name NAME (name= in Python) to choose one") from None
 
 
 def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optional[str] = None,
@@ -344,75 +300,24 @@ def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optiona
 
     Every record gets `id` (the id field if given or present, else a hash of the text) and `text`.
     Malformed lines stop the load (on_error="stop") or are skipped and counted (on_error="skip").
+    The same records loaded again under the same name give back the version already stored.
     """
     errors = LineErrors(on_error)
     stream, desc = iter_source(source, fmt=format, errors=errors)
-    if name is None:
-        if isinstance(source, (str, os.PathLike)):
-            name = Path(str(source)).stem if str(source) != "pydoc" else "pydoc"
-            name = re.sub(r"[^A-Za-z0-9_.\-]", "-", name) or "dataset"
-        else:
-            raise InputError("give the dataset a name: load_dataset(source, name='...') / --name N")
-    check_name(name)
-    stats = {"long_records": 0, "empty_texts": 0, "duplicate_ids": 0}
-    state: Dict[str, Any] = {"field": None}
-    seen_ids: Dict[str, int] = {}
-
-    def records() -> Iterator[dict]:
-        for rec, where in stream:
-            if state["field"] is None:
-                state["field"] = _pick_text_field(rec, text_field, where)
-                state["id_field"] = id_field or ("id" if "id" in rec else None)
-                if id_field and id_field not in rec:
-                    raise InputError(f"id field '{id_field}' not found ({where}); fields present: {', '.join(map(str, rec))}")
-            field = state["field"]
-            if field not in rec:
-                errors.add(where, f"no '{field}' field (fields: {', '.join(map(str, rec))})")
-                continue
-            text = rec[field]
-            if text is None or (isinstance(text, float) and text != text):
-                text = ""
-            if not isinstance(text, str):
-                text = str(text)
-            text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from bad sources
-            if not text.strip():
-                stats["empty_texts"] += 1
-            if len(text) > LONG_RECORD_CHARS:
-                stats["long_records"] += 1
-            idf = state["id_field"]
-            rid = str(rec[idf]) if idf and rec.get(idf) is not None else record_id(text)
-            if rid in seen_ids:
-                seen_ids[rid] += 1
-                stats["duplicate_ids"] += 1
-                rid = f"{rid}-{seen_ids[rid]}"
-            else:
-                seen_ids[rid] = 1
-            out = {"id": rid, "text": text}
-            for k, v in rec.items():
-                if k not in (field, idf, "id", "text"):
-                    out[str(k)] = v
-            if field != "text":
-                out.setdefault(field, None)
-            yield out
-
+    name = check_name("dataset", name) if name is not None else _name_from_source(source)
+    builder = RecordBuilder(errors, text_field=text_field, id_field=id_field)
     try:
-        ds = create_snapshot(name, records(), op="load", source=desc,
-                             params={"text_field": text_field, "id_field": id_field, "format": format,
-                                     "on_error": on_error}, text_field=text_field or "text")
-    except InputError as exc:
-        if str(exc).startswith("no records to store"):
-            raise InputError(f"{desc} has no records" + (f" ({errors.count} malformed lines skipped)" if errors.count else "")
-                             + "; nothing was stored") from None
-        raise
-    extra = {**stats, "skipped_lines": errors.count, "skipped_examples": errors.skipped,
-             "text_field_used": state["field"]}
-    ds.params.update(extra)
-    used = state["field"] or "text"
-    _ws().db.execute("UPDATE datasets SET params=?, text_field=? WHERE id=?",
-                     (json.dumps(ds.params, default=str), used, ds.id))
-    ds._row["params"] = json.dumps(ds.params, default=str)
-    ds._row["text_field"] = ds.text_field = used
-    return ds
+        stored = write_snapshot(builder.records(stream), name=name)
+    except EmptySnapshotError:
+        raise EmptySnapshotError(f"{desc} has no records" + (f" ({errors.count} malformed lines skipped)"
+                                                             if errors.count else "") + "; nothing was stored") from None
+    params = {"text_field": text_field, "id_field": id_field, "format": format, "on_error": on_error,
+              **builder.stats, "skipped_lines": errors.count, "skipped_examples": errors.skipped,
+              "text_field_used": builder.field}
+    db = workspace().db
+    with transaction(db):
+        return register_snapshot(db, name, stored, parent=None, op="load", params=params, source=desc,
+                                 text_field=builder.field or "text")
 
 
 def dataset(ref: Union[str, Dataset]) -> Dataset:
@@ -422,7 +327,7 @@ def dataset(ref: Union[str, Dataset]) -> Dataset:
     m = _REF.match(str(ref).strip())
     if not m:
         raise InputError(f"bad dataset reference '{ref}'; use NAME or NAME@vN")
-    db = _ws().db
+    db = workspace().db
     name, version = m.group("name"), m.group("version")
     if version is None:
         row = db.execute("SELECT * FROM datasets WHERE name=? ORDER BY version DESC LIMIT 1", (name,)).fetchone()
@@ -446,7 +351,7 @@ class DatasetsTable(ResultTable):
 
 def datasets(all_versions: bool = False) -> DatasetsTable:
     """Latest version of each dataset (or every version)."""
-    db = _ws().db
+    db = workspace().db
     sql = ("SELECT d.*, p.name AS pname, p.version AS pversion FROM datasets d LEFT JOIN datasets p ON d.parent_id = p.id")
     if not all_versions:
         sql += " WHERE d.version = (SELECT max(version) FROM datasets x WHERE x.name = d.name)"
@@ -455,3 +360,7 @@ def datasets(all_versions: bool = False) -> DatasetsTable:
              "parent": f"{r['pname']}@v{r['pversion']}" if r["pname"] else "", "created": fmt_time(r["created_at"]),
              "source": r["source"] or ""} for r in db.execute(sql)]
     return DatasetsTable(rows)
+
+
+__all__ = ["BATCH", "Dataset", "DatasetsTable", "EmptySnapshotError", "StoredFile", "create_snapshot", "dataset",
+           "datasets", "find_snapshot", "load_dataset", "record_id", "register_snapshot", "write_snapshot"]

@@ -6,10 +6,13 @@ Files are streamed (a 1 GB JSONL is never read into memory at once). Each reader
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import re
+from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import InputError
 
@@ -84,16 +87,119 @@ def read_json(path: Path, errors: LineErrors, **_) -> Iterator[Tuple[dict, str]]
             errors.add(f"{path.name} item {i}", f"expected an object, got {type(obj).__name__}")
 
 
+# csv's default cap is 131,072 characters a field, while a JSONL record can hold megabytes; 2**31 - 1 is the
+# largest limit a C long takes on every platform.
+_FIELD_LIMIT = 2**31 - 1
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as surrogateescape decodes them
+
+
+class _Lines:
+    """The physical lines of a text file for csv.reader: numbered, checked for UTF-8, the lines of the record
+    being parsed kept in `taken`, and lines handed back through `again` read once more."""
+
+    def __init__(self, fh, name: str, errors: LineErrors):
+        self.fh, self.name, self.errors = fh, name, errors
+        self.read = 0  # lines read from the file
+        self.taken: List[Tuple[int, str]] = []
+        self.again: Deque[Tuple[int, str]] = deque()
+        self.at_end = False
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            if self.again:
+                lineno, line = self.again.popleft()
+            else:
+                try:
+                    line = next(self.fh)
+                except StopIteration:
+                    self.at_end = True
+                    raise
+                self.read += 1
+                lineno = self.read
+            bad = _BAD_BYTE.search(line)
+            if bad is None:
+                self.taken.append((lineno, line))
+                return line
+            problem = (f"not valid UTF-8 at line {lineno} (byte 0x{ord(bad.group()) - 0xDC00:02x} at column "
+                       f"{bad.start() + 1}); re-encode the file as UTF-8")
+            if self.errors.on_error == "stop":
+                raise InputError(f"{self.name}: {problem} or load with --on-error skip") from None
+            self.errors.add(f"{self.name} line {lineno}", problem)
+
+
+def _open_quote(lines: List[Tuple[int, str]], delimiter: str) -> Optional[int]:
+    """The line where a quoted field opened and never closed in these lines, or None."""
+    opened, quoted, field_start = None, False, True
+    for lineno, line in lines:
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if quoted:
+                if c == '"':
+                    if line[i + 1:i + 2] == '"':
+                        i += 1
+                    else:
+                        quoted, field_start = False, False
+            elif c == '"' and field_start:
+                quoted, opened = True, lineno
+            else:
+                field_start = c in (delimiter, "\r", "\n")
+            i += 1
+    return opened if quoted else None
+
+
 def _read_delimited(path: Path, errors: LineErrors, delimiter: str) -> Iterator[Tuple[dict, str]]:
-    with open(path, "r", encoding="utf-8", errors="strict", newline="") as fh:
-        try:
-            rows = csv.DictReader(fh, delimiter=delimiter)
-            for i, row in enumerate(rows, 2):
-                yield {k: v for k, v in row.items() if k is not None}, f"{path.name} line {i}"
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path.name}: not valid UTF-8 ({exc.reason} at byte {exc.start}); re-encode the file as UTF-8") from None
-        except csv.Error as exc:
-            raise InputError(f"{path.name}: malformed CSV ({exc})") from None
+    """Strict CSV/TSV: a malformed record, a ragged row or an unclosed quote is reported with the line the
+    record starts on, and stops the load or (on_error='skip') is skipped and counted."""
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
+    with open(path, "r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        lines = _Lines(fh, path.name, errors)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        header: Optional[List[str]] = None
+        header_line = 0
+        while True:
+            lines.taken = []
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                reader = _after_csv_error(lines, exc, delimiter, errors) or reader
+                continue
+            if not row:
+                continue  # a blank line
+            start, end = lines.taken[0][0], lines.taken[-1][0]
+            if header is None:
+                header, header_line = row, start
+            elif len(row) != len(header):
+                errors.add(f"{path.name} line {start}", f"{len(row)} fields where the header (line {header_line}) "
+                                                        f"has {len(header)}{_span(start, end)}")
+            else:
+                yield dict(zip(header, row)), f"{path.name} line {start}"
+
+
+def _span(start: int, end: int) -> str:
+    return f" (the record runs from line {start} to line {end}: is a quote on line {start} left open?)" \
+        if end > start else ""
+
+
+def _after_csv_error(lines: _Lines, exc: csv.Error, delimiter: str, errors: LineErrors):
+    """Report a record csv could not parse. A quote still open at the end of the file swallowed every line
+    after it: under on_error='skip' those lines are read again, with a new reader (returned)."""
+    name, taken = lines.name, lines.taken
+    start, end = (taken[0][0], taken[-1][0]) if taken else (lines.read, lines.read)
+    opened = _open_quote(taken, delimiter) if lines.at_end and not lines.again else None
+    if opened is None:
+        errors.add(f"{name} line {start}", f"malformed CSV ({exc}){_span(start, end)}")
+        return None
+    errors.add(f"{name} line {opened}", f'unterminated quote: the field opened with " on line {opened} never '
+                                       'closes; close it, or write a quote inside a quoted field as ""')
+    lines.again.extend((n, line) for n, line in taken if n > opened)
+    lines.at_end = False
+    return csv.reader(lines, delimiter=delimiter, strict=True)
 
 
 @reader("csv")
@@ -176,3 +282,84 @@ def iter_source(source: Any, *, fmt: Optional[str], errors: LineErrors) -> Tuple
 
         return gen(), "list"
     raise InputError(f"cannot load a {type(source).__name__}; give a file path, DataFrame, list of dicts or datasets.Dataset")
+
+
+LONG_RECORD_CHARS = 100_000  # counted in a load's params: a record this long is rarely what the user meant
+_TEXT_FIELDS = ("text", "content", "body", "document", "question", "prompt")
+
+
+def record_id(text: str) -> str:
+    """Stable id of a record without an id field: a hash of its text."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def pick_text_field(rec: dict, text_field: Optional[str], where: str) -> str:
+    """The field holding the text: `text_field` if given, else the first of text/content/body/... present."""
+    if text_field:
+        if text_field not in rec:
+            raise InputError(f"text field '{text_field}' not found ({where}); fields present: "
+                             f"{', '.join(map(str, rec)) or 'none'}; pass --text-field with one of them")
+        return text_field
+    for candidate in _TEXT_FIELDS:
+        if candidate in rec and isinstance(rec[candidate], str):
+            return candidate
+    strings = [k for k, v in rec.items() if isinstance(v, str)]
+    if len(strings) == 1:
+        return strings[0]
+    raise InputError(f"cannot tell which field holds the text ({where}); fields present: "
+                     f"{', '.join(map(str, rec)) or 'none'}; pass --text-field NAME")
+
+
+class RecordBuilder:
+    """Turns source records into stored ones: the text field is chosen on the first record; each record gets
+    `id` (its id field, else a hash of its text; a repeated id gets -2, -3, ...) and `text`, and keeps its
+    other fields. `stats` counts what a user should hear about (long or empty texts, repeated ids)."""
+
+    def __init__(self, errors: LineErrors, *, text_field: Optional[str] = None, id_field: Optional[str] = None):
+        self.errors = errors
+        self.text_field, self.id_field = text_field, id_field
+        self.field: Optional[str] = None  # the text field in use, once the first record is seen
+        self.stats = {"long_records": 0, "empty_texts": 0, "duplicate_ids": 0}
+        self._ids: Dict[str, int] = {}
+
+    def records(self, stream: Iterator[Tuple[dict, str]]) -> Iterator[dict]:
+        for rec, where in stream:
+            if self.field is None:
+                self.field = pick_text_field(rec, self.text_field, where)
+                if self.id_field and self.id_field not in rec:
+                    raise InputError(f"id field '{self.id_field}' not found ({where}); fields present: "
+                                     f"{', '.join(map(str, rec))}")
+                self.id_field = self.id_field or ("id" if "id" in rec else None)
+            if self.field not in rec:
+                self.errors.add(where, f"no '{self.field}' field (fields: {', '.join(map(str, rec))})")
+                continue
+            yield self._build(rec)
+
+    def _text(self, value: Any) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            value = ""
+        text = value if isinstance(value, str) else str(value)
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from bad sources
+        if not text.strip():
+            self.stats["empty_texts"] += 1
+        if len(text) > LONG_RECORD_CHARS:
+            self.stats["long_records"] += 1
+        return text
+
+    def _build(self, rec: dict) -> dict:
+        field, idf = self.field, self.id_field
+        text = self._text(rec[field])
+        rid = str(rec[idf]) if idf and rec.get(idf) is not None else record_id(text)
+        if rid in self._ids:
+            self._ids[rid] += 1
+            self.stats["duplicate_ids"] += 1
+            rid = f"{rid}-{self._ids[rid]}"
+        else:
+            self._ids[rid] = 1
+        out = {"id": rid, "text": text}
+        for k, v in rec.items():
+            if k not in (field, idf, "id", "text"):
+                out[str(k)] = v
+        if field != "text":
+            out.setdefault(field, None)
+        return out

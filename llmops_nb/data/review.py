@@ -17,19 +17,24 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..display import html_kv
 from ..errors import InputError, not_found
-from .datasets import Dataset, create_snapshot, dataset
+from ..workspace import transaction, workspace
+from .datasets import Dataset, dataset, find_snapshot, register_snapshot, write_snapshot
 from .diff import word_diff
-from .steps import FLAGS, Change, flags_of
+from .steps import FLAGS, RecordChange, flags_of
+from .streaming import ChangeLog
 
 DECISIONS = ("accept", "reject", "edit")
 DISPLAY_CHARS = 20_000  # longer texts are shown cut (and cannot be edited in the widget)
 _BASE_FILTERS = ("all", "kept", "removed", "flagged", "undecided", "decided")
 
 
-def _ws():
-    from ..workspace import workspace
-
-    return workspace()
+def _check_page_size(limit: object) -> None:
+    try:
+        ok = not isinstance(limit, bool) and int(limit) == limit and int(limit) >= 1  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(f"page size must be a whole number of at least 1, got {limit!r}")
 
 
 class Review:
@@ -54,7 +59,7 @@ class Review:
                 items.append({"id": rid, "status": "kept", "text": text or "", "flags": flags_of({FLAGS: fl}),
                               "reason": None, "step": None, "duplicate_of": None, "detail": {}})
         by_id = {it["id"]: it for it in items}
-        db = _ws().db
+        db = workspace().db
         rows = db.execute("SELECT c.* FROM curation_changes c JOIN curations k ON k.id = c.curation_id "
                           "WHERE k.output_id = ? ORDER BY c.id", (ds.id,)).fetchall()
         for r in rows:
@@ -113,6 +118,7 @@ class Review:
     def page(self, filter: str = "all", query: str = "", offset: int = 0, limit: int = 10) -> Tuple[int, List[dict]]:
         """(number of matching items, the items from `offset`), each ready to display: text (cut), flags,
         reason, decision, and for duplicates the kept record's text with a word diff."""
+        _check_page_size(limit)
         valid = {f[0] for f in self.filters()} | set(_BASE_FILTERS)
         if filter not in valid and not filter.startswith(("reason:", "flag:")):
             raise InputError(f"unknown review filter '{filter}'; filters: {', '.join(sorted(valid))}")
@@ -152,7 +158,7 @@ class Review:
         self._load()
         if record_id not in self._by_id:
             self.item(record_id)  # raises not found with a suggestion
-        db = _ws().db
+        db = workspace().db
         if decision == "clear":
             db.execute("DELETE FROM review_decisions WHERE dataset_id=? AND record_id=?", (self.dataset.id, record_id))
             return {"id": record_id, "decision": None}
@@ -169,7 +175,7 @@ class Review:
 
     def decisions(self) -> Dict[str, dict]:
         """record id -> {decision, text, note, updated_at}, read from the workspace."""
-        rows = _ws().db.execute("SELECT * FROM review_decisions WHERE dataset_id=? ORDER BY updated_at",
+        rows = workspace().db.execute("SELECT * FROM review_decisions WHERE dataset_id=? ORDER BY updated_at",
                                 (self.dataset.id,)).fetchall()
         return {r["record_id"]: {"decision": r["decision"], "text": r["text"], "note": r["note"],
                                  "updated_at": r["updated_at"]} for r in rows}
@@ -203,49 +209,49 @@ class Review:
 
     def commit(self, name: Optional[str] = None) -> Dataset:
         """A new snapshot (op "review", parent = the reviewed one) without the rejected records, with the edits,
-        and with the removed records that were accepted restored (appended). Drops are stored like curation's."""
-        from .curation import _ChangeWriter
-
+        and with the removed records that were accepted restored (appended). Drops are stored like curation's,
+        in the same transaction as the snapshot. The same decisions committed again give back that snapshot."""
         eff = self._effects()
         if not any(eff.values()):
             raise InputError(f"nothing to commit for {self.dataset.ref}: no reject, edit or restore decisions yet")
-        dec = self.decisions()
-        ds = self.dataset
-        db = _ws().db
-        t0 = time.time()
-        cid = db.execute("INSERT INTO curations (op, input_id, steps, status, created_at) VALUES ('review', ?, ?, 'running', ?)",
-                         (ds.id, json.dumps([{"step": "review"}]), t0)).lastrowid
-        writer = _ChangeWriter(db, cid)
-        rejected, edited = set(eff["rejected"]), set(eff["edited"])
-
-        def records() -> Iterator[dict]:
-            for rec in ds.records(raw=True):
-                rid = rec["id"]
-                if rid in rejected:
-                    writer.add(Change(rid, "review", "removed", "rejected", None, {"note": dec[rid].get("note")}, rec))
-                    continue
-                if rid in edited:
-                    writer.add(Change(rid, "review", "edited", "edited", None, {}, rec))
-                    rec = {**rec, "text": dec[rid]["text"]}
-                yield rec
-            for rid in eff["restored"]:
-                rec = dict(self._by_id[rid]["record"])
-                if dec[rid]["decision"] == "edit":
-                    rec["text"] = dec[rid]["text"]
-                yield rec
-            writer.flush()
-
+        ds, t0 = self.dataset, time.time()
+        target = name or ds.name
         params = {k: len(v) for k, v in eff.items()}
-        try:
-            out = create_snapshot(name or ds.name, records(), parent=ds, op="review", source=ds.ref,
-                                  params={**params, "restored_ids": eff["restored"][:1000]})
-        except BaseException:
-            db.execute("DELETE FROM curation_changes WHERE curation_id=?", (cid,))
-            db.execute("DELETE FROM curations WHERE id=?", (cid,))
-            raise
-        db.execute("UPDATE curations SET output_id=?, status='done', report=?, seconds=? WHERE id=?",
-                   (out.id, json.dumps(params), time.time() - t0, cid))
+        db = workspace().db
+        with ChangeLog(workspace().dir("datasets")) as log:
+            stored = write_snapshot(self._committed_records(eff, log), name=target, parent=ds)
+            with transaction(db):
+                same = find_snapshot(db, target, stored, parent=ds, op="review")
+                if same is not None and db.execute("SELECT 1 FROM curations WHERE output_id=? AND op='review'",
+                                                   (same.id,)).fetchone():
+                    return same
+                cid = db.execute("INSERT INTO curations (op, input_id, steps, report, status, seconds, created_at) "
+                                 "VALUES ('review', ?, ?, ?, 'done', ?, ?)",
+                                 (ds.id, json.dumps([{"step": "review"}]), json.dumps(params), time.time() - t0,
+                                  time.time())).lastrowid
+                out = register_snapshot(db, target, stored, parent=ds, op="review", source=ds.ref,
+                                        params={**params, "restored_ids": eff["restored"][:1000]})
+                db.execute("UPDATE curations SET output_id=? WHERE id=?", (out.id, cid))
+                log.insert(db, cid)
         return out
+
+    def _committed_records(self, eff: Dict[str, List[str]], log: ChangeLog) -> Iterator[dict]:
+        dec = self.decisions()
+        rejected, edited = set(eff["rejected"]), set(eff["edited"])
+        for rec in self.dataset.records(raw=True):
+            rid = rec["id"]
+            if rid in rejected:
+                log.add(RecordChange(rid, "review", "removed", "rejected", None, {"note": dec[rid].get("note")}, rec))
+                continue
+            if rid in edited:
+                log.add(RecordChange(rid, "review", "edited", "edited", None, {}, rec))
+                rec = {**rec, "text": dec[rid]["text"]}
+            yield rec
+        for rid in eff["restored"]:
+            rec = dict(self._by_id[rid]["record"])
+            if dec[rid]["decision"] == "edit":
+                rec["text"] = dec[rid]["text"]
+            yield rec
 
     # ---- results protocol ------------------------------------------------------------------------
     def to_dict(self) -> dict:

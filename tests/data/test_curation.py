@@ -66,7 +66,7 @@ def test_step_forms_names_strings_tuples_and_functions(pydoc):
     def shout(rec):
         return rec["text"].upper() if rec["id"] == "pass" else True
 
-    res = curate("pydoc", ["exact_dedup", ("filter", "n_words > 150"), "sample:n=20", shout], as_="small", seed=1)
+    res = curate("pydoc", ["exact_dedup", ("filter", "n_words > 150"), "sample:n=20", shout], name="small", seed=1)
     assert res.dataset.ref == "small@v1" and len(res.dataset) == 20
     assert [r["step"] for r in res.report] == ["exact_dedup", "filter", "sample", "shout"]
     assert res.report[2]["params"] == {"n": 20}
@@ -87,7 +87,7 @@ def test_step_forms_names_strings_tuples_and_functions(pydoc):
     with pytest.raises(InputError, match="near_dedup is not among the steps"):
         plan(["normalize"], near_threshold=0.9)
     with pytest.raises(InputError, match="custom step forgot_return returned NoneType"):
-        curate("pydoc", [forgot_return], as_="x")
+        curate("pydoc", [forgot_return], name="x")
 
 
 def forgot_return(rec):

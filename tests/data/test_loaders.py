@@ -122,8 +122,12 @@ def test_existing_name_gets_a_new_version_and_the_old_file_stays(ws):
     assert (v1.version, v2.version) == (1, 2)
     assert L.dataset("same").ref == "same@v2" and len(L.dataset("same@v1")) == 3
     assert v1.path.read_bytes() == v1_bytes and v1.path != v2.path
-    v3 = L.load_dataset(ROWS, "same")  # same content as v1: a new version row, one shared file
-    assert v3.version == 3 and v3.path == v1.path
+    v3 = L.load_dataset(ROWS, "same")  # same content, parent and op as v1: that version, not a new label
+    assert v3.ref == "same@v1" and v3.reused and v3.path == v1.path
+    other = L.load_dataset(ROWS, "other")  # the same records under another name: its own version, one shared file
+    assert other.ref == "other@v1" and not other.reused and other.path == v1.path
+    v3 = L.load_dataset(ROWS[1:], "same")
+    assert v3.ref == "same@v3" and not v3.reused
     with pytest.raises(NotFoundError, match="'same' has v1, v2, v3"):
         L.dataset("same@v9")
     with pytest.raises(NotFoundError, match="did you mean 'same'"):

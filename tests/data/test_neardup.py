@@ -3,8 +3,14 @@ benchmark's generated corpus (planted clusters of known Jaccard) it finds the pa
 import numpy as np
 import pytest
 
-from llmops_nb.data.steps.minhash import (MinHasher, candidate_probability, choose_bands, find_near_duplicates,
-                                           lsh_pairs, words)
+from llmops_nb.data.steps.minhash import (
+    MinHasher,
+    candidate_probability,
+    choose_bands,
+    find_near_duplicates,
+    lsh_pairs,
+    words,
+)
 from llmops_nb.data.synthetic import near_duplicate_corpus, pair_scores, shingles
 
 

@@ -60,7 +60,7 @@ def test_selection_math_on_clustered_vectors():
 
 def test_curate_with_select_budget(ws):
     L.load_dataset("pydoc")
-    res = L.curate("pydoc", ["exact_dedup"], select=15, as_="pydoc15")
+    res = L.curate("pydoc", ["exact_dedup"], select=15, name="pydoc15")
     assert len(res.dataset) == 15
     sel = res.report[-1]
     assert sel["step"] == "select" and sel["metrics"]["coverage"] > sel["metrics"]["random_coverage"]

@@ -5,7 +5,6 @@ import pytest
 from IPython.core.error import UsageError
 
 
-
 def test_cli_load_list_show_curate_revert(run_cli, tmp_path):
     src = tmp_path / "notes.jsonl"
     src.write_text('{"id": "n1", "body": "Curation keeps what matters and drops the rest of it."}\n'

@@ -383,7 +383,7 @@ def _method_pairs(topics: Dict[str, str]) -> List[dict]:
     out = []
     text = topics["string-methods"]
     for m in re.finditer(r"^str\.(\w+)\(([^)\n]*)\)\n\n((?:   \S.*\n)+)", text, re.M):
-        name, args, desc = m.group(1), m.group(2), m.group(3)
+        name, desc = m.group(1), m.group(3)
         if name in EXCLUDE_METHODS:
             continue
         answer = _first_sentence(desc)

@@ -13,18 +13,20 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import typing
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from ...errors import InputError, not_found
+from ...errors import InputError, did_you_mean, not_found
+from .params import StepParamError, check_value
 
 FLAGS = "_flags"  # column listing why a kept record was flagged (JSON list), e.g. ["pii:email"]
 _FAMILIES = ("text", "minhash", "semantic", "quality", "pii", "subset")
 
 
 @dataclass
-class Change:
+class RecordChange:
     """One thing a step did to one record. `record` is the record before the step (what revert restores)."""
 
     record_id: str
@@ -43,10 +45,10 @@ class Change:
 class StepContext:
     """What a step reports to: removals, edits, flags (each sent to `sink`), counters and metrics."""
 
-    def __init__(self, step: str, sink: Optional[Callable[[Change], None]] = None, *, progress: bool = False,
+    def __init__(self, step: str, sink: Optional[Callable[[RecordChange], None]] = None, *, progress: bool = False,
                  seed: int = 0):
         self.step = step
-        self.changes: List[Change] = []
+        self.changes: List[RecordChange] = []
         self._sink = sink if sink is not None else self.changes.append
         self.progress = progress
         self.seed = seed
@@ -57,11 +59,11 @@ class StepContext:
 
     def remove(self, rec: dict, reason: str, *, duplicate_of: Optional[str] = None, **detail) -> None:
         self.removed[reason] += 1
-        self._sink(Change(str(rec["id"]), self.step, "removed", reason, duplicate_of, detail, rec))
+        self._sink(RecordChange(str(rec["id"]), self.step, "removed", reason, duplicate_of, detail, rec))
 
     def edit(self, before: dict, reason: str, *, keep_original: bool = True, **detail) -> None:
         self.edited[reason] += 1
-        self._sink(Change(str(before["id"]), self.step, "edited", reason, None, detail,
+        self._sink(RecordChange(str(before["id"]), self.step, "edited", reason, None, detail,
                           before if keep_original else None))
 
     def flag(self, rec: dict, reason: str, **detail) -> dict:
@@ -69,7 +71,7 @@ class StepContext:
         self.flagged[reason] += 1
         out = dict(rec)
         out[FLAGS] = flags_of(rec) + [f"{self.step}:{reason}"]
-        self._sink(Change(str(rec["id"]), self.step, "flagged", reason, None, detail, None))
+        self._sink(RecordChange(str(rec["id"]), self.step, "flagged", reason, None, detail, None))
         return out
 
 
@@ -93,6 +95,8 @@ class StepSpec:
     multipass: bool = False
     primary: Optional[str] = None  # the parameter a bare value sets: "pii:drop", "select:200", "filter:EXPR"
     can_flag: bool = False
+    limits: Dict[str, str] = field(default_factory=dict)  # parameter -> allowed range, e.g. "(0, 1]"
+    choices: Dict[str, Tuple[Any, ...]] = field(default_factory=dict)  # parameter -> allowed values
 
     @property
     def defaults(self) -> Dict[str, Any]:
@@ -110,11 +114,11 @@ class StepSpec:
         return (inspect.getdoc(self.fn) or "").split("\n")[0]
 
     def check(self, params: Dict[str, Any]) -> Dict[str, Any]:
+        """`params` with every value converted to its declared type and checked against the step's ranges and
+        choices; unknown, missing or bad parameters are one InputError naming the step and parameter."""
         known = self.params
         for k in params:
             if k not in known:
-                from ...errors import did_you_mean
-
                 raise InputError(f"step '{self.name}' has no parameter '{k}'{did_you_mean(k, known)}; "
                                  f"its parameters: {', '.join(known) or 'none'}")
         missing = [k for k, p in inspect.signature(self.fn).parameters.items()
@@ -122,18 +126,23 @@ class StepSpec:
         if missing:
             raise InputError(f"step '{self.name}' needs {', '.join(missing)}, e.g. ('{self.name}', "
                              f"{{'{missing[0]}': ...}}) or '{self.name}:VALUE'")
-        return params
+        hints, defaults = typing.get_type_hints(self.fn), self.defaults
+        return {k: check_value(self.name, k, v, hints.get(k, Any), limits=self.limits.get(k),
+                               choices=self.choices.get(k), default=defaults.get(k)) for k, v in params.items()}
 
 
 STEPS: Dict[str, StepSpec] = {}
 
 
-def step(name: str, *, multipass: bool = False, primary: Optional[str] = None, can_flag: bool = False):
-    """Register a step function under `name`."""
+def step(name: str, *, multipass: bool = False, primary: Optional[str] = None, can_flag: bool = False,
+         limits: Optional[Dict[str, str]] = None, choices: Optional[Dict[str, Tuple[Any, ...]]] = None):
+    """Register a step function under `name`. `limits` gives parameters' ranges ("(0, 1]", "[1, inf)") and
+    `choices` their allowed values; `StepSpec.check` enforces them before a curation starts."""
 
     def deco(fn):
         family = fn.__module__.rsplit(".", 1)[-1]
-        STEPS[name] = StepSpec(name, fn, family, multipass, primary, can_flag)
+        STEPS[name] = StepSpec(name, fn, family, multipass, primary, can_flag, dict(limits or {}),
+                               dict(choices or {}))
         return fn
 
     return deco
@@ -165,11 +174,11 @@ def steps() -> Dict[str, StepSpec]:
 @dataclass
 class StepRun:
     kept: List[dict]
-    changes: List[Change]
+    changes: List[RecordChange]
     context: StepContext
 
     @property
-    def removed(self) -> List[Change]:
+    def removed(self) -> List[RecordChange]:
         return [c for c in self.changes if c.action == "removed"]
 
     @property
@@ -180,12 +189,12 @@ class StepRun:
 def run_step(name: str, records: Iterable[dict], *, seed: int = 0, **params) -> StepRun:
     """Run one step over in-memory records: `run_step("near_dedup", recs, threshold=0.8).removed`."""
     spec = get_step(name)
-    spec.check(params)
+    params = spec.check(params)
     records = list(records) if spec.multipass and not isinstance(records, (list, tuple)) else records
     ctx = StepContext(name, seed=seed)
     kept = list(spec.fn(records, ctx, **params))
     return StepRun(kept, ctx.changes, ctx)
 
 
-__all__ = ["Change", "FLAGS", "STEPS", "StepContext", "StepRun", "StepSpec", "flags_of", "get_step", "run_step",
-           "step", "steps"]
+__all__ = ["FLAGS", "STEPS", "RecordChange", "StepContext", "StepParamError", "StepRun", "StepSpec", "flags_of",
+           "get_step", "run_step", "step", "steps"]

@@ -117,7 +117,7 @@ def secret_value_ok(value: str) -> bool:
 
 _DIGIT = re.compile(r"\d")
 # Each pattern starts with a lookahead on its first character before the lookbehind: re then rejects
-# most positions on one character test (2-3x faster than starting with the lookbehind).
+# most positions on one character test instead of evaluating the lookbehind everywhere.
 _B = r"(?<![\w.+-])"  # not glued to a word, number or email-ish text before
 _E = r"(?![\w-])"
 DETECTORS: List[Detector] = [
@@ -240,7 +240,7 @@ def redact(text: str, matches: List[Match]) -> str:
     return "".join(out)
 
 
-@step("pii", primary="mode", can_flag=True)
+@step("pii", primary="mode", can_flag=True, choices={"mode": ("redact", "drop", "flag")})
 def pii(records: Iterable[dict], ctx: StepContext, *, mode: str = "redact", types: Optional[Sequence[str]] = None,
         keep_originals: bool = False) -> Iterator[dict]:
     """Find emails, phone numbers, IPv4/IPv6 addresses, credit-card numbers (Luhn-checked), IBANs (mod-97

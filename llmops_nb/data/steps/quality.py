@@ -56,7 +56,11 @@ CHECKS: List[Tuple[str, str, str, str]] = [
 ]
 
 
-@step("quality", primary="mode", can_flag=True)
+@step("quality", primary="mode", can_flag=True, choices={"mode": ("drop", "flag")},
+      limits={**dict.fromkeys(("min_words", "max_words", "min_stop_words", "min_mean_word_length",
+                               "max_mean_word_length", "max_symbol_ratio"), "[0, inf)"),
+              **dict.fromkeys(("min_alpha_words", "max_duplicate_lines", "max_bullet_lines", "max_ellipsis_lines"),
+                              "[0, 1]")})
 def quality(records: Iterable[dict], ctx: StepContext, *, mode: str = "drop", min_words: Optional[int] = 5,
             max_words: Optional[int] = 100_000, min_mean_word_length: Optional[float] = 2.0,
             max_mean_word_length: Optional[float] = 12.0, max_symbol_ratio: Optional[float] = 0.1,

@@ -65,7 +65,8 @@ def neighbour_pairs(vecs: np.ndarray, threshold: float, k: int = 10, *, exact: O
     return np.stack([code // n, code % n], axis=1), s[ok][first]
 
 
-@step("semantic_dedup", multipass=True, primary="threshold")
+@step("semantic_dedup", multipass=True, primary="threshold", limits={"threshold": "[-1, 1]", "k": "[1, inf)"},
+      choices={"keep": ("first", "longest")})
 def semantic_dedup(records: Iterable[dict], ctx: StepContext, *, threshold: float = 0.95,
                    model: str = "all-minilm-l6-v2", k: int = 10, keep: str = "first") -> Iterator[dict]:
     """Remove records whose embedding has cosine similarity >= `threshold` (default 0.95: paraphrases and
@@ -175,7 +176,8 @@ def select_indices(vecs: np.ndarray, n: int, *, method: str = "facility", seed: 
     raise InputError(f"select method must be 'facility' or 'kcenter', got '{method}'")
 
 
-@step("select", multipass=True, primary="n")
+@step("select", multipass=True, primary="n", limits={"n": "[1, inf)", "max_clients": "[1, inf)"},
+      choices={"method": ("facility", "kcenter")})
 def select(records: Iterable[dict], ctx: StepContext, *, n: int, method: str = "facility",
            model: str = "all-minilm-l6-v2", seed: int = 0, max_clients: int = 4096) -> Iterator[dict]:
     """Keep a budget of `n` records that best covers the dataset in embedding space, in original order.

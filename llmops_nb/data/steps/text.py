@@ -36,7 +36,7 @@ def normalize_text(text: str, *, form: str = "NFKC", collapse_spaces: bool = Fal
     return text.strip()
 
 
-@step("normalize")
+@step("normalize", choices={"form": ("NFKC", "NFC", "NFKD", "NFD", "")})
 def normalize(records: Iterable[dict], ctx: StepContext, *, form: str = "NFKC",
               collapse_spaces: bool = False) -> Iterator[dict]:
     """Unicode NFKC, drop control and zero-width characters, unify line ends and odd spaces,
@@ -64,7 +64,7 @@ def _odd_space(t: str) -> bool:
 
 def dedup_key(text: str, *, lowercase: bool = True) -> bytes:
     """16-byte digest of the text with case and whitespace differences removed (NFKC first)."""
-    if text.isascii():  # NFKC is the identity on ASCII: skip it (the common case, ~2x faster)
+    if text.isascii():  # NFKC is the identity on ASCII: skip it (the common case)
         t = text.lower() if lowercase else text
     else:
         t = unicodedata.normalize("NFKC", text)

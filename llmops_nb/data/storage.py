@@ -1,0 +1,115 @@
+"""How snapshot files are written: records streamed to a temp Parquet file while their content is hashed,
+then renamed to that hash (so identical content is stored once), and the temp names the data package uses.
+
+Every temp file carries the writer's pid (`.incoming-PID-N.parquet`, `.spill-PID-N.pkl`): when a workspace
+opens, `clean_stale` removes the ones whose process no longer runs (a load or curation that was killed).
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+_SEQ = itertools.count()
+
+
+def temp_path(folder: Path, kind: str, ext: str) -> Path:
+    """A new temp file name in `folder`: `.KIND-PID-N.EXT` (the patterns workspace.clean_stale knows)."""
+    return folder / f".{kind}-{os.getpid()}-{time.time_ns()}{next(_SEQ)}.{ext}"
+
+
+class SnapshotWriter:
+    """Streams record batches to a temp Parquet file while hashing the content; renames it to its hash."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.hasher = hashlib.sha256()
+        folder = root / "datasets"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.tmp = temp_path(folder, "incoming", "parquet")
+        self.writer = None
+        self.schema = None
+        self.n = 0
+        self.n_bytes = 0
+        self.columns: List[str] = []
+
+    def write(self, rows: List[dict]) -> None:
+        import pyarrow.parquet as pq
+
+        if not rows:
+            return
+        for r in rows:
+            self.hasher.update(json.dumps(r, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            self.n_bytes += len(r["text"].encode("utf-8", "surrogatepass"))
+        if self.schema is None:
+            table = self._first_table(rows)
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd")
+        else:
+            table = _to_table([_clean(r, self.columns) for r in rows], self.schema)
+        self.writer.write_table(table)
+        self.n += len(rows)
+
+    def _first_table(self, rows: List[dict]):
+        import pyarrow as pa
+
+        seen: Dict[str, None] = {"id": None, "text": None}
+        for r in rows:
+            seen.update(dict.fromkeys(r))
+        self.columns = list(seen)
+        table = pa.Table.from_pylist([_clean(r, self.columns) for r in rows])
+        if any(pa.types.is_null(f.type) for f in table.schema):
+            # a column empty in the first batch (e.g. _flags) would reject values later: store it as text
+            table = table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                                          for f in table.schema]))
+        return table
+
+    def finish(self) -> Tuple[str, Path]:
+        """(content digest, path relative to the workspace) of the stored file."""
+        if self.writer is not None:
+            self.writer.close()
+        digest = self.hasher.hexdigest()
+        rel = Path("datasets") / digest[:2] / f"{digest}.parquet"
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # same content already stored: snapshots are content-addressed
+            self.tmp.unlink()
+        else:
+            with open(self.tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(self.tmp, target)
+        return digest, rel
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _clean(rec: dict, columns: List[str]) -> dict:
+    out = {}
+    for c in columns:
+        v = rec.get(c)
+        if isinstance(v, (dict, list, tuple, set)):
+            v = json.dumps(v, default=str, ensure_ascii=False)
+        out[c] = v
+    return out
+
+
+def _to_table(rows: List[dict], schema):
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # a later batch holds a type the first did not (e.g. a number where text was): store it as text
+        fixed = [{k: (None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str)))
+                  if schema.field(k).type == pa.string() else v for k, v in r.items()} for r in rows]
+        return pa.Table.from_pylist(fixed, schema=schema)
+
+
+__all__ = ["SnapshotWriter", "temp_path"]
