@@ -179,6 +179,9 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
     variants: specs like "zero-shot:smollm2-135m-instruct", "few-shot:M:3", "rag:M:INDEX:4",
     "prompt:M:NAME@v2", "ft:MY_LORA", "ft:MY_LORA+rag:INDEX:4" (see evals.variants).
     """
+    for label, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{label} must be a whole number of at least 1, got {value!r}")
     plan = _plan(eval_set, variants, metrics, baseline=baseline, few_shot_pool=few_shot_pool,
                  question_field=question_field, reference_field=reference_field, limit=limit)
     t_start = time.time()

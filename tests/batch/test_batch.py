@@ -124,3 +124,44 @@ def test_nb_commands_cli_and_magic(run_cli, ipy, nb):
     ipy.run(f"path = {str(nb)!r}")
     res = ipy.run("%llmops nb run {path} -p steps 10 -q -o r")
     assert res.ok and ipy.ns["r"].records["score"] == pytest.approx(1.0)
+
+
+def test_reproducing_load_and_curate_is_reproducible(ws, tmp_path):
+    """The demo's 01_curate in small: the re-run resolves to the same records, so it is reproducible."""
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("".join(json.dumps({"text": f"note number {i} about python {i % 7}"}) + "\n" for i in range(40)))
+    nbp = make_nb(tmp_path / "curate.ipynb", f"source = {str(notes)!r}",
+                  "import llmops_nb as L\nraw = L.load_dataset(source, name='notes')\n"
+                  "res = L.curate(raw, ['normalize', 'exact_dedup'])\n"
+                  "L.record('records_out', len(res.dataset))\nL.record('curated_dataset', res.dataset.ref)")
+    first = L.run_notebook(nbp)
+    assert first.ok, first.error
+    rep = L.reproduce(first.run_id)
+    assert rep.reproducible, str(rep)
+    assert "curated_dataset" in rep.same and str(rep).startswith("reproducible")
+
+
+def test_sweep_and_run_options_are_checked_before_any_work(ws, nb, run_cli):
+    with pytest.raises(InputError, match=r"--scheduler 'bogus://x': unknown scheme 'bogus://'; use one of .*tcp://"):
+        L.sweep(nb, {"lr": [0.1]}, scheduler="bogus://x")
+    with pytest.raises(InputError, match=r"--metric 'scroe': train.ipynb records no value of that name "
+                                         r"\(did you mean 'score'\?\); it records label, score"):
+        L.sweep(nb, {"lr": [0.1]}, metric="scroe")
+    with pytest.raises(InputError, match="--workers must be a whole number of at least 1"):
+        L.sweep(nb, {"lr": [0.1]}, workers=0)
+    for bad in (-1, 0):
+        with pytest.raises(InputError, match=r"--timeout is seconds per cell, a whole number of at least 1"):
+            L.run_notebook(nb, timeout=bad)
+    assert len(L.runs()) == 0, "nothing ran, no sweep run was opened"
+    for args, says in ((("nb", "sweep", str(nb), "--grid", "lr=0.1", "--scheduler", "bogus://x"), "unknown scheme"),
+                       (("nb", "sweep", str(nb), "--grid", "lr=0.1", "--metric", "nosuch"), "records no value"),
+                       (("nb", "run", str(nb), "--timeout", "-1"), "--timeout is seconds per cell")):
+        p = run_cli(*args, check=2)
+        assert says in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_metric_of_a_computed_name_is_checked_after_the_runs(ws, tmp_path):
+    nbp = make_nb(tmp_path / "dyn.ipynb", "lr = 0.1", "import llmops_nb\nname = 'sc' + 'ore'\nllmops_nb.record(name, lr)")
+    sw = L.sweep(nbp, {"lr": [0.1, 0.2]}, workers=1, metric="nosuch")
+    assert sw.best is None and sw.failed_work
+    assert "no run recorded 'nosuch'; recorded: score" in str(sw)

@@ -1,7 +1,6 @@
 """compare(): mechanics with tiny-gpt2 on the shipped eval set and a real index; quality path with SmolLM2."""
 import json
 import math
-import time
 
 import pytest
 
@@ -39,7 +38,6 @@ def test_compare_mechanics_tracking_and_cache(ws, pydoc_index):
     assert json.loads(json.dumps(bundle[MIME]))["best"] == comp.best
     assert "<svg" in comp._repr_html_()
     # a rerun is served from the response cache and gives the same outputs
-    t = time.time()
     again = L.compare("pydoc-qa", TINY, limit=3, max_new_tokens=6)
     assert list(again.to_pandas()["output"]) == list(df["output"])
     assert again.to_pandas()["cached"].all()
@@ -90,3 +88,18 @@ def test_smollm2_rag_beats_zero_shot_on_grounding_questions(ws, smollm2):
     rag = comp.summary["rag:smollm2-135m-instruct:pydoc:3"]
     assert rag["groundedness"][0] > 0.3, "retrieved context supports a good share of RAG answers"
     assert comp.summary["zero-shot:smollm2-135m-instruct"]["semantic"][0] > 0.2
+
+
+def test_eval_files_that_are_not_utf8_or_not_objects_are_one_line(run_cli, ws, tmp_path):
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes('{"question": "Qu\'est-ce que c\'est ?", "answer": "caf\xe9"}\n'.encode("latin-1"))
+    p = run_cli("compare", "--eval", str(latin1), "--variant", "zero-shot:tiny-gpt2", check=2)
+    assert p.stderr.strip() == ("llmops: error: latin1.jsonl line 1: not valid UTF-8 (byte 0xe9 at column 53); "
+                                "re-encode the file as UTF-8")
+    lists = tmp_path / "lists.jsonl"
+    lists.write_text('["not", "an", "object"]\n')
+    with pytest.raises(InputError, match="lists.jsonl line 1: expected a JSON object, got list"):
+        L.compare(str(lists), ["zero-shot:tiny-gpt2"])
+    with pytest.raises(InputError, match="max_new_tokens must be a whole number of at least 1, got 0"):
+        L.compare("pydoc-qa", ["zero-shot:tiny-gpt2"], max_new_tokens=0)
+    assert len(L.runs()) == 0

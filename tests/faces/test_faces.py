@@ -155,3 +155,41 @@ def test_core_never_imports_ipython_or_widgets(tmp_path):
                          env={**os.environ, "LLMOPS_HOME": str(tmp_path / "w")}, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_cli_non_utf8_arguments_are_one_line(run_cli, ws):
+    import os
+
+    exe = str(__import__("pathlib").Path(sys.executable).with_name("llmops")).encode()
+    env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+    for argv in ([b"search", b"pydoc", b"\xff\xfe"], [b"generate", b"tiny-gpt2", b"\xff\xfe"]):
+        p = subprocess.run([exe, *argv], capture_output=True, env=env, timeout=120)
+        err = p.stderr.decode()
+        assert p.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert "argument 3 is not valid UTF-8 text (byte 0xff at character 1)" in err
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly(ws):
+    """`llmops runs --json | head -1`: the reader goes away after a line; no BrokenPipeError, exit 0."""
+    import os
+    from pathlib import Path
+
+    db = ws.db
+    for i in range(300):
+        with L.start_run(f"run-{i}", params={"blob": "x" * 300}) as run:
+            run.log_metric("m", i)
+    db.execute("SELECT 1")
+    exe = str(Path(sys.executable).with_name("llmops"))
+    env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+    proc = subprocess.Popen([exe, "runs", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout.readline().strip() == b"["
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert err == "", err
+
+
+def test_review_page_size_must_be_positive(ipy):
+    L.load_dataset([{"text": f"record {i}"} for i in range(5)], name="notes")
+    with pytest.raises(UsageError, match=r"page size is the number of records per page, at least 1 \(got 0\)"):
+        ipy.line("review notes --page-size 0")
