@@ -13,7 +13,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 export LLMOPS_CACHE ?= $(CURDIR)/.cache/llmops
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
-.PHONY: install test test-quick demo bench clean
+.PHONY: install test test-quick lint demo bench clean
 
 install: $(STAMP)
 
@@ -31,10 +31,15 @@ $(STAMP): $(RUN_STAMP)
 	$(PIP) install --no-compile -c constraints.txt -e '.[ml,notebook,dev]'
 	touch $(STAMP)
 
-test: install
+# the structure is part of the test: ruff (pyproject [tool.ruff]) and the layers contract (import-linter)
+lint: install
+	$(BIN)/ruff check llmops_nb tests benchmarks
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest -q
 
-test-quick: install
+test-quick: lint
 	$(BIN)/python -m pytest -q -m 'not slow'
 
 demo: $(RUN_STAMP)

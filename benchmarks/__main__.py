@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import Row, fmt
+from .common import fmt
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"

@@ -3,7 +3,6 @@
 on a Dask LocalCluster with 2 workers vs running them one after another (target >= 1.7x on 2 cores)."""
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time

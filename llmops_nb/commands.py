@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 

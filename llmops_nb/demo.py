@@ -2,7 +2,6 @@
 SmolLM2): the pipeline notebooks run with papermill as tracked runs, then the leaderboard is printed."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
