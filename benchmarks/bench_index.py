@@ -285,18 +285,18 @@ def bench_vectors(label: str, base: np.ndarray, queries: np.ndarray, dtypes=("f3
         raw.expansion_search = default_es
         if not cached:
             drop_index(ix.name)
-        del ix, raw
+        ix = raw = None  # free the index before the next size is built
     return rows
 
 
 def bench_embedding(quick: bool) -> List[Row]:
     from pydoc_data.topics import topics
 
+    from sentence_transformers import SentenceTransformer
+
     import llmops_nb as L
     from llmops_nb.index.embeddings import embed
     from llmops_nb.models.loading import load_embedder
-
-    from sentence_transformers import SentenceTransformer
 
     rows: List[Row] = []
     emb = load_embedder()
