@@ -52,21 +52,33 @@ class Connection(sqlite3.Connection):
             raise storage_error(self.path, exc) from None
 
 
+# SQLite primary result codes -> what they mean for the user; the text is the fallback before Python 3.11
+_KINDS = {10: "damaged", 11: "damaged", 26: "damaged", 8: "read-only", 14: "cannot open"}
+_TEXTS = {"malformed": "damaged", "not a database": "damaged", "readonly": "read-only", "unable to open": "cannot open"}
+
+
+def _kind(exc: sqlite3.DatabaseError) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return _KINDS.get(code & 0xFF, "")
+    return next((kind for text, kind in _TEXTS.items() if text in str(exc)), "")
+
+
 def storage_error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
     """The one-line WorkspaceError for a damaged, read-only or unopenable database; other errors unchanged."""
-    text = str(exc)
     if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
         return exc
-    if any(s in text for s in ("malformed", "not a database", "corrupt", "disk I/O error")):
+    kind = _kind(exc)
+    if kind == "damaged":
         return WorkspaceError(
-            f"workspace database {path} is damaged ({text}); it was left untouched. To recover, stop other "
+            f"workspace database {path} is damaged ({exc}); it was left untouched. To recover, stop other "
             f"processes using it and run: sqlite3 {path} .recover | sqlite3 {path.parent / 'recovered.db'}; then "
             f"move the damaged file aside and put recovered.db in its place as {path.name}")
-    if "readonly" in text or "read-only" in text:
-        return WorkspaceError(f"workspace database {path} is read-only ({text}); make it and its folder writable "
+    if kind == "read-only":
+        return WorkspaceError(f"workspace database {path} is read-only ({exc}); make it and its folder writable "
                               f"(chmod u+w {path} {path.parent}) or point LLMOPS_HOME at another folder")
-    if "unable to open" in text:
-        return WorkspaceError(f"cannot open workspace database {path} ({text}); check the folder exists and is writable")
+    if kind == "cannot open":
+        return WorkspaceError(f"cannot open workspace database {path} ({exc}); check the folder exists and is writable")
     return exc
 
 
