@@ -145,7 +145,7 @@ def finetune_rows(quick: bool):
     steps, batch_size, max_length, lr, seed = 20, 8, 256, 2e-4, 0
     rows = train_set()
     lm = L.load_model(base)
-    examples, _ = FT._encode(rows, lm.tokenizer, "pairs", ("prompt", "response"), max_length)
+    examples, _ = FT.encode_examples(rows, lm.tokenizer, "pairs", ("prompt", "response"), max_length)
     ft = L.finetune(base, rows, max_steps=steps, batch_size=batch_size, max_length=max_length, lr=lr, seed=seed,
                     eval_split=0, name="bench-lora", resume=False, progress=False)
     ours = ft.metrics["steps_per_s"]

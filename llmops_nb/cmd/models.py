@@ -48,13 +48,22 @@ def _prompt(ns, ctx):
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    """The template text of a file ('-': standard input), UTF-8 with universal newlines as text files are read."""
+    where = "standard input" if path == "-" else f"template file {path}"
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
+        if path == "-":
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read()
     except OSError as exc:
-        raise InputError(f"cannot read template file {path}: {exc.strerror}") from None
+        raise InputError(f"cannot read {where}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                         "re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @command("finetune", "fine-tune a model (LoRA or full) on a dataset and register it under a name",

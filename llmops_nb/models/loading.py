@@ -6,42 +6,20 @@ import contextlib
 import fcntl
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..errors import InputError, MissingDependencyError, not_found
-from .registry import BUILTINS, SMOLLM2_GGUF
+from ..workspace import atomic_dir, recover_dir, workspace
+from .registry import BUILTINS, SMOLLM2_GGUF, models, resolve_registered
+from .runtime import quiet_transformers, recall, remember, require_torch
 
 # No model hub is reachable from our machines: never let transformers try (it would hang on timeouts).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-_memo: Dict[Tuple, Any] = {}
-
-
-def _quiet_transformers() -> None:
-    """transformers' own progress bars and warnings are noise for our users; ours report progress."""
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:
-        pass
-_memo_lock = threading.Lock()
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("torch is not installed; run: pip install torch==2.13.0") from None
-    return torch
-
 
 DEVICE_ENV = "LLMOPS_DEVICE"
 
@@ -51,7 +29,7 @@ def resolve_device(device: str = "auto") -> Tuple[str, Any]:
 
     "auto" first takes the process default set by use_device() (or LLMOPS_DEVICE, which run_notebook sets).
     """
-    torch = _torch()
+    torch = require_torch()
 
     def known(name: str) -> bool:
         return name in ("auto", "cpu", "cuda") or name.startswith("cuda:")
@@ -117,8 +95,6 @@ def _file_lock(path: Path):
 
 
 def model_cache_dir() -> Path:
-    from ..workspace import workspace
-
     return workspace().cache_dir / "models"
 
 
@@ -134,13 +110,12 @@ def _smollm2_folder() -> Path:
     if (target / "config.json").exists():
         return target
     with _file_lock(target.with_name(target.name + ".lock")):
+        recover_dir(target)  # a kill between atomic_dir's renames left the converted folder beside its place
         if (target / "config.json").exists():  # another process converted it while we waited
             return target
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from ..workspace import atomic_dir
-
-        _quiet_transformers()
+        quiet_transformers()
         tok = AutoTokenizer.from_pretrained(str(src), gguf_file=SMOLLM2_GGUF)
         model = AutoModelForCausalLM.from_pretrained(str(src), gguf_file=SMOLLM2_GGUF, **_gguf_kwargs())
         with atomic_dir(target) as tmp:
@@ -167,14 +142,14 @@ def tiny_gpt2_folder() -> Path:
     if (target / "config.json").exists():
         return target
     with _file_lock(target.with_name(target.name + ".lock")):
+        recover_dir(target)
         if (target / "config.json").exists():
             return target
-        torch = _torch()
+        torch = require_torch()
         from pydoc_data.topics import topics
+
         from tokenizers import ByteLevelBPETokenizer
         from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-        from ..workspace import atomic_dir
 
         bpe = ByteLevelBPETokenizer()
         corpus = [topics[k] for k in sorted(topics)]
@@ -197,7 +172,8 @@ def tiny_gpt2_folder() -> Path:
     return target
 
 
-def _folder_for(name: str) -> Path:
+def folder_for(name: str) -> Path:
+    """The folder of a built-in model (converted or made on first use) or of a local Hugging Face model."""
     if name == "smollm2-135m-instruct":
         return _smollm2_folder()
     if name == "tiny-gpt2":
@@ -205,11 +181,8 @@ def _folder_for(name: str) -> Path:
     path = Path(name).expanduser()
     if path.is_dir() and (path / "config.json").exists():
         return path
-    from .registry import models as _models
-
-    known = _models().names
-    raise not_found("model", name, known, hint="" if False else
-                    f"use one of {', '.join(known)} or a local Hugging Face model folder")
+    known = models().names
+    raise not_found("model", name, known, hint=f"use one of {', '.join(known)} or a local Hugging Face model folder")
 
 
 def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fresh: bool = False) -> LoadedModel:
@@ -219,31 +192,25 @@ def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fre
     """
     if isinstance(name, LoadedModel):
         return name
-    from .registry import resolve_registered
-
     registered = resolve_registered(name)
     if registered is not None:
         return registered(device=device, fresh=fresh)
     dev, dtype = resolve_device(device)
     key = ("lm", name, dev)
-    if not fresh:
-        with _memo_lock:
-            if key in _memo:
-                return _memo[key]
-    folder = _folder_for(name)
+    hit = None if fresh else recall(key)
+    if hit is not None:
+        return hit
+    folder = folder_for(name)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    _quiet_transformers()
+    quiet_transformers()
     tok = AutoTokenizer.from_pretrained(str(folder))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype).to(dev)
     model.eval()
     loaded = LoadedModel(name=name, model=model, tokenizer=tok, device=dev, dtype=dtype, path=folder)
-    if not fresh:
-        with _memo_lock:
-            _memo[key] = loaded
-    return loaded
+    return loaded if fresh else remember(key, loaded)
 
 
 class Embedder:
@@ -293,7 +260,7 @@ class Embedder:
         import numpy as np
         from tqdm.auto import tqdm
 
-        torch = _torch()
+        torch = require_torch()
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths batch together
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         bar = tqdm(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not progress, leave=False)
@@ -342,7 +309,7 @@ def _plain_embedder(name: str, folder: Path, dev: str) -> Optional[Embedder]:
         return None
     from transformers import AutoModel, AutoTokenizer
 
-    _quiet_transformers()
+    quiet_transformers()
     tok = AutoTokenizer.from_pretrained(str(folder))
     model = AutoModel.from_pretrained(str(folder)).to(dev)
     model.eval()
@@ -357,9 +324,9 @@ def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Em
         return name
     dev, _ = resolve_device(device)
     key = ("emb", name, dev)
-    with _memo_lock:
-        if key in _memo:
-            return _memo[key]
+    hit = recall(key)
+    if hit is not None:
+        return hit
     if name in BUILTINS:
         spec = BUILTINS[name]
         if spec.kind != "embedding":
@@ -378,8 +345,6 @@ def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Em
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise MissingDependencyError("sentence-transformers is not installed; run: pip install sentence-transformers") from None
-        _quiet_transformers()
+        quiet_transformers()
         emb = Embedder(name, SentenceTransformer(str(folder), device=dev), dev)
-    with _memo_lock:
-        _memo[key] = emb
-    return emb
+    return remember(key, emb)

@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ..display import STYLE, ResultTable, esc, fmt_time, html_table, text_table
 from ..errors import InputError, not_found
+from ..tracking.runs import active_run
+from ..workspace import check_name, transaction, workspace
 
 # Built-in templates, used by `compare` for its zero-shot / few-shot / rag variants. Every template is
 # one user message; render_chat() wraps it in the model's chat template.
@@ -48,7 +50,6 @@ DEFAULT_TEMPLATES: Dict[str, str] = {
     ),
 }
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _REF = re.compile(r"^(?P<name>[^@]+?)(?:@v?(?P<version>\d+|builtin|latest))?$")
 _STATEMENTS = {
     "for", "endfor", "if", "elif", "else", "endif", "set", "endset", "macro", "endmacro", "call", "endcall",
@@ -242,12 +243,6 @@ def _from_row(row) -> PromptVersion:
                          tuple(json.loads(row["variables"])), row["created_at"], row["run_id"])
 
 
-def _db():
-    from ..workspace import workspace
-
-    return workspace().db
-
-
 def default_prompt(kind: str) -> PromptVersion:
     """A built-in template ("zero-shot", "few-shot", "rag") as an unregistered PromptVersion."""
     if kind not in DEFAULT_TEMPLATES:
@@ -262,38 +257,29 @@ def register_prompt(name: str, template: str) -> PromptVersion:
 
     Versions are immutable. Registering text identical to an existing version returns that version.
     """
-    from ..tracking.runs import active_run
-
-    name = str(name or "").strip()
-    if not _NAME.match(name):
-        raise InputError(f"prompt name '{name}' is not valid; use letters, digits, '_', '-' or '.' "
-                         "(the version is added as name@vN)")
+    name = check_name("prompt", str(name or "").strip())
     if not isinstance(template, str) or not template.strip():
         raise InputError(f"prompt '{name}': the template is empty; pass the template text "
                          "(in a notebook: the body of a %%llmops prompt cell)")
     compiled, variables = _compile(template, f"prompt '{name}'")
     digest = _sha(template)
-    db = _db()
-    for _ in range(5):  # another process may take the same version number between our read and write
+    db = workspace().db
+    run = active_run()
+    now = time.time()
+    # One write transaction from the look-up to the insert: two processes registering the same name queue
+    # here instead of both taking the next version number.
+    with transaction(db):
         row = db.execute("SELECT * FROM prompts WHERE name=? AND sha256=?", (name, digest)).fetchone()
         if row is not None:
             return _from_row(row)
         version = (db.execute("SELECT max(version) FROM prompts WHERE name=?", (name,)).fetchone()[0] or 0) + 1
-        run = active_run()
-        now = time.time()
-        try:
-            db.execute("INSERT INTO prompts (name, version, template, sha256, variables, run_id, created_at) "
-                       "VALUES (?,?,?,?,?,?,?)", (name, version, template, digest, json.dumps(variables),
-                                                  run.id if run is not None else None, now))
-        except Exception as exc:  # sqlite3.IntegrityError: lost the race, look again
-            if "UNIQUE" not in str(exc):
-                raise
-            continue
-        if run is not None:
-            run.record(f"prompt:{name}", f"{name}@v{version}")
-        return PromptVersion(name, version, template, digest, tuple(variables), now,
-                             run.id if run is not None else None, compiled)
-    raise InputError(f"could not register prompt '{name}': the workspace kept changing; try again")
+        db.execute("INSERT INTO prompts (name, version, template, sha256, variables, run_id, created_at) "
+                   "VALUES (?,?,?,?,?,?,?)", (name, version, template, digest, json.dumps(variables),
+                                              run.id if run is not None else None, now))
+    if run is not None:
+        run.record(f"prompt:{name}", f"{name}@v{version}")
+    return PromptVersion(name, version, template, digest, tuple(variables), now,
+                         run.id if run is not None else None, compiled)
 
 
 def prompt(ref: Any) -> PromptVersion:
@@ -307,7 +293,7 @@ def prompt(ref: Any) -> PromptVersion:
     name, version = m.group("name"), m.group("version")
     if version == "builtin":
         return default_prompt(name)
-    db = _db()
+    db = workspace().db
     if version is None or version == "latest":
         row = db.execute("SELECT * FROM prompts WHERE name=? ORDER BY version DESC LIMIT 1", (name,)).fetchone()
     else:
@@ -328,7 +314,7 @@ def prompt(ref: Any) -> PromptVersion:
 
 def prompt_versions(name: str) -> List[PromptVersion]:
     """Every version of one prompt, oldest first."""
-    rows = _db().execute("SELECT * FROM prompts WHERE name=? ORDER BY version", (name,)).fetchall()
+    rows = workspace().db.execute("SELECT * FROM prompts WHERE name=? ORDER BY version", (name,)).fetchall()
     if not rows:
         prompt(name)  # raises not-found with a suggestion
         return [default_prompt(name)]
@@ -368,7 +354,7 @@ class PromptsTable(ResultTable):
 def prompts(*, builtins: bool = True) -> PromptsTable:
     """The latest version of every registered prompt (and, unless builtins=False, the built-in templates)."""
     rows = []
-    db = _db()
+    db = workspace().db
     for r in db.execute(
             "SELECT p.*, c.n FROM prompts p JOIN (SELECT name, max(version) v, count(*) n FROM prompts GROUP BY name) c "
             "ON p.name = c.name AND p.version = c.v ORDER BY p.name"):

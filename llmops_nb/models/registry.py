@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from ..display import ResultTable, html_table, text_table
+from ..display import ResultTable
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import llmops_nb as L
 from llmops_nb.data.eval import eval_set, eval_set_path, train_set, train_set_path
 from llmops_nb.errors import InputError, NotFoundError
 from llmops_nb.models import finetune as FT
+from llmops_nb.models.runtime import quiet_warnings
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -25,7 +26,7 @@ def adapter_tensors(ft):
 
 def test_pairs_put_the_loss_on_the_response_only_and_text_on_every_token(ws):
     tok = L.load_model("tiny-gpt2").tokenizer
-    (ex,), skipped = FT._encode([{"prompt": "Say hi", "response": "hi there"}], tok, "pairs", ("prompt", "response"), 256)
+    (ex,), skipped = FT.encode_examples([{"prompt": "Say hi", "response": "hi there"}], tok, "pairs", ("prompt", "response"), 256)
     from llmops_nb.models.prompts import to_chat
 
     prompt_len = len(tok(to_chat(tok, "Say hi"))["input_ids"])
@@ -36,13 +37,13 @@ def test_pairs_put_the_loss_on_the_response_only_and_text_on_every_token(ws):
     assert tok.decode(ex["input_ids"][:labelled[0]]).endswith("<|assistant|>\n")  # the prompt as at inference
     assert prompt_len == labelled[0]
     zero = L.prompt("zero-shot")
-    (ex,), _ = FT._encode([{"prompt": "Say hi", "response": "hi there"}], tok, "pairs", ("prompt", "response"), 256,
+    (ex,), _ = FT.encode_examples([{"prompt": "Say hi", "response": "hi there"}], tok, "pairs", ("prompt", "response"), 256,
                           zero)
     assert tok.decode(ex["input_ids"]).startswith(to_chat(tok, zero.render(question="Say hi")))
-    (ex,), _ = FT._encode([{"text": "plain text"}], tok, "text", ("text",), 256)
+    (ex,), _ = FT.encode_examples([{"text": "plain text"}], tok, "text", ("text",), 256)
     assert ex["labels"] == ex["input_ids"]
     # a row whose response does not fit is skipped, not trained on without labels
-    rows, skipped = FT._encode([{"prompt": "word " * 300, "response": "x"}], tok, "pairs", ("prompt", "response"), 32)
+    rows, skipped = FT.encode_examples([{"prompt": "word " * 300, "response": "x"}], tok, "pairs", ("prompt", "response"), 32)
     assert rows == [] and skipped == 1
 
 
@@ -52,11 +53,11 @@ def test_fast_loss_equals_the_models_own_loss_and_gradients(ws):
     from peft import get_peft_model
 
     lm = L.load_model("tiny-gpt2", fresh=True)
-    examples, _ = FT._encode(train_set()[:8], lm.tokenizer, "pairs", ("prompt", "response"), 256,
+    examples, _ = FT.encode_examples(train_set()[:8], lm.tokenizer, "pairs", ("prompt", "response"), 256,
                              L.prompt("zero-shot"))
-    batch = FT._collate(examples, lm.tokenizer.pad_token_id)
-    assert FT._shared_prompt_prefix(batch["input_ids"], batch["attention_mask"], batch["labels"]) >= 8
-    with FT._quiet_warnings():
+    batch = FT.collate(examples, lm.tokenizer.pad_token_id)
+    assert FT.shared_prompt_prefix(batch["input_ids"], batch["attention_mask"], batch["labels"]) >= 8
+    with quiet_warnings():
         model = get_peft_model(lm.model, FT.lora_config(lm.model, dropout=0.0))
     model.eval()
     with torch.no_grad():
@@ -205,8 +206,8 @@ def test_smollm2_lora_few_steps_lowers_the_training_loss(ws, smollm2, tmp_path):
 
     rows = train_set()[:16]
     tok = smollm2.tokenizer
-    examples, _ = FT._encode(rows, tok, "pairs", ("prompt", "response"), 128)
-    batch = FT._collate(examples[:8], tok.pad_token_id)
+    examples, _ = FT.encode_examples(rows, tok, "pairs", ("prompt", "response"), 128)
+    batch = FT.collate(examples[:8], tok.pad_token_id)
     with torch.no_grad():
         before = float(smollm2.model(**batch).loss)
     ft = L.finetune("smollm2-135m-instruct", rows, max_steps=4, batch_size=8, eval_split=0, lr=1e-3,

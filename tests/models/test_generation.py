@@ -6,7 +6,7 @@ import pytest
 
 import llmops_nb as L
 from llmops_nb.errors import InputError, NotFoundError
-from llmops_nb.models import loading
+from llmops_nb.models import decoding, runtime
 from llmops_nb.models.generation import Generations, generate, model_identity
 
 
@@ -43,13 +43,12 @@ def test_batched_greedy_equals_per_example_loop_in_prompt_order(ws):
 
 
 def test_shared_prompt_prefix_runs_once_and_matches_the_loop(ws):
-    from llmops_nb.models.generation import _shared_prefix
     from llmops_nb.models.prompts import to_chat
 
     lm = L.load_model("tiny-gpt2", fresh=True)
     intro = "You answer questions about the Python language in one short sentence.\nQuestion: "
     prompts = [to_chat(lm, intro + q) for q in ("What is pass?", "What is a tuple?", "x", "How do I open a file?")]
-    shared = _shared_prefix([lm.tokenizer(p)["input_ids"] for p in prompts])
+    shared = decoding.shared_prefix([lm.tokenizer(p)["input_ids"] for p in prompts])
     assert shared >= 8
     shapes = []
     handle = lm.model.register_forward_pre_hook(lambda m, a, kw: shapes.append(tuple(kw["input_ids"].shape)),
@@ -66,10 +65,9 @@ def test_shared_prompt_prefix_runs_once_and_matches_the_loop(ws):
 def test_prefill_in_chunks_then_one_decode_batch_matches_the_loop(ws, monkeypatch, budget):
     """Long batches prefill in chunks of ~PREFILL_TOKENS and decode together: chunks of one row each (budget 1)
     or of a few rows (60), rows of different lengths, after a shared prefix, give the loop's tokens."""
-    from llmops_nb.models import generation
     from llmops_nb.models.prompts import to_chat
 
-    monkeypatch.setattr(generation, "PREFILL_TOKENS", budget)
+    monkeypatch.setattr(decoding, "PREFILL_TOKENS", budget)
     lm = L.load_model("tiny-gpt2", fresh=True)
     intro = "You answer questions about the Python language in one short sentence.\nQuestion: "
     qs = ["What is pass?", "What is a tuple and when is it better than a list?", "x", "How do I open a file?",
@@ -83,7 +81,7 @@ def test_prefill_in_chunks_then_one_decode_batch_matches_the_loop(ws, monkeypatc
     finally:
         handle.remove()
     prefills = [s for s in shapes[1:] if s[1] > 1]
-    assert len(prefills) == (6 if budget == 1 else len(generation._prefill_groups(
+    assert len(prefills) == (6 if budget == 1 else len(decoding.prefill_groups(
         sorted((len(lm.tokenizer(p)["input_ids"]) - shapes[0][1] for p in prompts), reverse=True), budget)))
     assert 1 < len(prefills) and sum(s[0] for s in prefills) == 6
     assert [s[0] for s in shapes if s[1] == 1][0] == 6  # then one decode batch of all six rows
@@ -92,13 +90,11 @@ def test_prefill_in_chunks_then_one_decode_batch_matches_the_loop(ws, monkeypatc
 
 def test_cache_hit_skips_loading_and_cache_false_regenerates(ws):
     first = generate("tiny-gpt2", PROMPTS[:4], max_new_tokens=6)
-    with loading._memo_lock:
-        loading._memo.clear()
+    runtime.forget()
     again = generate("tiny-gpt2", PROMPTS[:4], max_new_tokens=6)
     assert again.texts == first.texts and again.n_cached == 4
     assert [g.latency_s for g in again] == [g.latency_s for g in first]  # the latency measured when generated
-    with loading._memo_lock:
-        assert not loading._memo, "a full cache hit must not load the model"
+    assert not runtime.remembered(), "a full cache hit must not load the model"
     assert generate("tiny-gpt2", PROMPTS[:4], max_new_tokens=7).n_cached == 0  # params are part of the key
     fresh = generate("tiny-gpt2", PROMPTS[:4], max_new_tokens=6, cache=False)
     assert fresh.n_cached == 0 and fresh.texts == first.texts
@@ -130,13 +126,15 @@ def test_sampling_is_seeded_per_prompt_not_per_batch(ws):
 
 def test_out_of_memory_halves_the_batch_and_warns_once(ws):
     # No GPU here: a forward pre-hook raises the error CUDA raises when a batch of more than 2 rows runs.
+    import torch
+
     lm = L.load_model("tiny-gpt2", fresh=True)
     expected = generate(lm, PROMPTS, max_new_tokens=5, cache=False).texts
 
     def oom(module, args, kwargs):
         ids = kwargs.get("input_ids")
         if ids is not None and ids.shape[0] > 2:
-            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 MiB")
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB")
 
     handle = lm.model.register_forward_pre_hook(oom, with_kwargs=True)
     try:
@@ -206,11 +204,9 @@ def test_smollm2_batched_equals_per_example_generate(ws, smollm2, monkeypatch):
     ref = [t for t, _ in loop_reference(smollm2, prompts, 16)]
     assert gens.texts == ref
     assert "pass" in gens.texts[0].lower()
-    from llmops_nb.models import generation
-
     # each prompt prefilled alone, then decoded together; answers end at different steps (finished rows stay
     # in the batch until compaction)
-    monkeypatch.setattr(generation, "PREFILL_TOKENS", 1)
+    monkeypatch.setattr(decoding, "PREFILL_TOKENS", 1)
     again = generate(smollm2, prompts, max_new_tokens=40, cache=False)
     assert again.texts == [t for t, _ in loop_reference(smollm2, prompts, 40)]
     assert {g.finish for g in again} == {"stop", "length"}

@@ -35,7 +35,7 @@ def test_unknown_prompt_and_version_did_you_mean(ws):
 
 
 def test_bad_names_and_syntax_errors_are_one_line_input_errors(ws):
-    with pytest.raises(InputError, match="not valid"):
+    with pytest.raises(InputError, match="invalid prompt name 'has space': it contains ' '"):
         L.register_prompt("has space", "x")
     with pytest.raises(InputError, match="empty"):
         L.register_prompt("empty", "   ")

@@ -1,0 +1,42 @@
+"""Checks for the numeric options of generation and fine-tuning: a bad value is one InputError naming the
+option, the value and what to give instead, raised before any model loads."""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional
+
+from ..errors import InputError
+
+
+def whole_number(what: str, value: Any, *, minimum: Optional[int] = None, hint: str = "") -> int:
+    """`value` as an int if it is a whole number (>= minimum when given): 8 and 8.0 pass, 8.5 and "8" do not."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) \
+        and float(value) == int(value) and (minimum is None or int(value) >= minimum)
+    if not ok:
+        need = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+        raise InputError(f"{what} must be {need}, got {value!r}" + (f"; {hint}" if hint else ""))
+    return int(value)
+
+
+def real_number(what: str, value: Any, *, minimum: Optional[float] = None, above: Optional[float] = None,
+                below: Optional[float] = None, hint: str = "") -> float:
+    """`value` as a float if it is finite (NaN and inf never pass) and within the bounds given:
+    >= minimum, > above, < below."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    bounds = []
+    if minimum is not None:
+        bounds.append(f">= {minimum:g}")
+        ok = ok and value >= minimum
+    if above is not None:
+        bounds.append(f"> {above:g}")
+        ok = ok and value > above
+    if below is not None:
+        bounds.append(f"< {below:g}")
+        ok = ok and value < below
+    if not ok:
+        need = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
+        raise InputError(f"{what} must be {need}, got {value!r}" + (f"; {hint}" if hint else ""))
+    return float(value)
+
+__all__ = ["real_number", "whole_number"]

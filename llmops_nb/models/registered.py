@@ -1,0 +1,90 @@
+"""Fine-tuned models registered in the workspace (table registered_models): the FineTunedModel record and
+looking one up by name. Loading, listing and exporting them is in finetuned.py."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from ..display import fmt_time, html_kv
+from ..errors import not_found
+from ..workspace import recover_dir, workspace
+from .loading import load_model
+
+
+@dataclass
+class FineTunedModel:
+    """A fine-tuned model registered in the workspace: `load_model(name)` loads it; `export()` merges it."""
+
+    name: str
+    base: str
+    method: str
+    path: Path  # adapter folder (lora) or model folder (full)
+    sha256: str = ""
+    dataset_ref: Optional[str] = None
+    dataset_snapshot: Optional[str] = None
+    run_id: Optional[str] = None
+    params: Dict[str, Any] = field(default_factory=dict)
+    metrics: Dict[str, Any] = field(default_factory=dict)
+    created_at: Optional[float] = None
+
+    @property
+    def adapter(self) -> Optional[Path]:
+        return self.path if self.method == "lora" else None
+
+    def load(self, *, device: str = "auto", fresh: bool = False):
+        return load_model(self.name, device=device, fresh=fresh)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "base": self.base, "method": self.method, "path": str(self.path),
+                "sha256": self.sha256, "dataset_ref": self.dataset_ref, "dataset_snapshot": self.dataset_snapshot,
+                "run_id": self.run_id, "params": self.params, "metrics": self.metrics,
+                "created_at": self.created_at}
+
+    def __repr__(self) -> str:
+        return f"FineTunedModel({self.name!r}, base={self.base!r}, method={self.method!r}, data={self.dataset_ref!r})"
+
+    def _summary(self) -> Dict[str, Any]:
+        m = self.metrics
+        return {"name": self.name, "base": self.base, "method": self.method, "dataset": self.dataset_ref,
+                "steps": m.get("steps"), "train loss": m.get("train_loss"), "eval loss": m.get("eval_loss"),
+                "time": f"{m['train_time_s']:.1f}s" if m.get("train_time_s") is not None else None,
+                "run": self.run_id, "path": str(self.path), "created": fmt_time(self.created_at)}
+
+    def __str__(self) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in self._summary().items() if v is not None)
+
+    def _repr_html_(self) -> str:
+        return html_kv(f"fine-tuned model {self.name}", {k: v for k, v in self._summary().items() if v is not None})
+
+
+def from_row(row: sqlite3.Row) -> FineTunedModel:
+    """The record of a registered_models row. Its folder is put back in place first if a kill cut short the
+    folder swap that wrote it."""
+    path = workspace().path / row["path"]
+    recover_dir(path)
+    return FineTunedModel(row["name"], row["base"], row["method"], path, row["sha256"] or "",
+                          row["dataset_ref"], row["dataset_snapshot"], row["run_id"], json.loads(row["params"]),
+                          json.loads(row["metrics"]), row["created_at"])
+
+
+def registered_row(name: str) -> Optional[sqlite3.Row]:
+    """The registered_models row of `name`, or None when no fine-tune has that name."""
+    return workspace().db.execute("SELECT * FROM registered_models WHERE name=?", (str(name),)).fetchone()
+
+
+def registered_model(name: str) -> FineTunedModel:
+    row = registered_row(name)
+    if row is None:
+        names = [r[0] for r in workspace().db.execute("SELECT name FROM registered_models ORDER BY name")]
+        raise not_found("fine-tuned model", name, names, hint="" if names else "train one with finetune(base, dataset)")
+    return from_row(row)
+
+
+def registered_models() -> List[FineTunedModel]:
+    return [from_row(r) for r in workspace().db.execute("SELECT * FROM registered_models ORDER BY created_at")]
+
+
+__all__ = ["FineTunedModel", "from_row", "registered_model", "registered_models", "registered_row"]
