@@ -97,7 +97,7 @@ def chunk_records(records: Iterable[dict], tokenizer, *, chunk_tokens: int = DEF
         yield from _chunk_batch(batch, tokenizer, chunk_tokens, overlap, stats, metadata_exclude)
 
 
-def _backend(tokenizer):
+def fast_backend(tokenizer):
     """A private copy of a fast tokenizer's backend with truncation and padding off.
 
     Its settings come from tokenizer.json (MiniLM's says truncate and pad to 128), which would cut
@@ -122,7 +122,7 @@ def _backend(tokenizer):
 
 
 def _offsets(tokenizer, texts: List[str]) -> List[List[Tuple[int, int]]]:
-    backend = _backend(tokenizer)
+    backend = fast_backend(tokenizer)
     if backend is not None:
         # the fast tokenizer's backend directly: no "sequence longer than max length" warnings, no tensors
         return [e.offsets for e in backend.encode_batch(texts, add_special_tokens=False)]
@@ -157,4 +157,5 @@ def _chunk_batch(batch: List[dict], tokenizer, chunk_tokens: int, overlap: int, 
             n += 1
 
 
-__all__ = ["Chunk", "ChunkStats", "DEFAULT_CHUNK_TOKENS", "DEFAULT_OVERLAP", "chunk_records", "check_window", "windows"]
+__all__ = ["Chunk", "ChunkStats", "DEFAULT_CHUNK_TOKENS", "DEFAULT_OVERLAP", "chunk_records", "check_window", "fast_backend",
+           "windows"]

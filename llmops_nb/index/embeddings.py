@@ -3,9 +3,9 @@ embeds what is new.
 
 The cache lives in the shared cache folder (`LLMOPS_CACHE`, else the workspace's `cache/`), one SQLite
 file per model: `embeddings/<model>/vectors.sqlite`, a table of (sha256(text)[:16], float32 blob). It
-is not the workspace database: many workspaces (and a test run's many temp workspaces) share it.
-Measured here: 100k cached 384-d vectors read back in ~1 s and write in ~3 s (16 KiB pages; a
-WITHOUT ROWID table of 1.5 KB blobs was 4-8x slower), against ~20 min to embed them.
+is not the workspace database: many workspaces (and a test run's many temp workspaces) share it. Reading
+vectors back is far cheaper than embedding them; 16 KiB pages and a plain rowid table keep it so (a WITHOUT
+ROWID table of 1.5 KB blobs is several times slower).
 
 Vectors are cached as the model returns them (float32) and normalized on the way out, so a cached
 vector is bit-identical to a freshly computed one.
@@ -18,15 +18,19 @@ import os
 import re
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
+from ..config import progress_disabled
 from ..errors import InputError
+from ..models.loading import load_embedder
+from ..workspace import select_in, transaction, workspace
+from .chunking import fast_backend
 
 CACHE_VERSION = 1
-_LOOKUP_BATCH = 500
 _SLAB = 1024  # texts embedded between cache writes: an interrupted run keeps what it finished
 _conns: Dict[str, sqlite3.Connection] = {}
 _conns_lock = threading.Lock()
@@ -47,8 +51,6 @@ def model_key(embedder) -> str:
 
 
 def cache_path(embedder_or_key) -> Path:
-    from ..workspace import workspace
-
     key = embedder_or_key if isinstance(embedder_or_key, str) else model_key(embedder_or_key)
     return workspace().cache_dir / "embeddings" / key / "vectors.sqlite"
 
@@ -89,49 +91,36 @@ class EmbeddingCache:
 
     def get(self, hashes: Sequence[bytes]) -> Dict[bytes, np.ndarray]:
         found: Dict[bytes, np.ndarray] = {}
-        for i in range(0, len(hashes), _LOOKUP_BATCH):
-            part = list(hashes[i:i + _LOOKUP_BATCH])
-            sql = f"SELECT h, v FROM vectors WHERE h IN ({','.join('?' * len(part))})"
-            for h, v in self.conn.execute(sql, part):
-                if len(v) == 4 * self.dim:
-                    found[h] = np.frombuffer(v, dtype=np.float32)
+        for h, v in select_in(self.conn, "SELECT h, v FROM vectors WHERE h IN ({ids})", hashes):
+            if len(v) == 4 * self.dim:
+                found[h] = np.frombuffer(v, dtype=np.float32)
         return found
 
     def put(self, hashes: Sequence[bytes], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             self.conn.executemany("INSERT OR IGNORE INTO vectors (h, v) VALUES (?, ?)",
                                   zip(hashes, (row.tobytes() for row in vectors)))
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def __len__(self) -> int:
         return self.conn.execute("SELECT count(*) FROM vectors").fetchone()[0]
 
 
+@dataclass
 class EmbedStats:
     """What the last `embed` call did: how many texts came from the cache and how many were embedded."""
 
-    def __init__(self):
-        self.texts = 0
-        self.unique = 0
-        self.cached = 0
-        self.embedded = 0
-
-    def __repr__(self) -> str:
-        return f"EmbedStats(texts={self.texts}, unique={self.unique}, cached={self.cached}, embedded={self.embedded})"
+    texts: int = 0
+    unique: int = 0
+    cached: int = 0
+    embedded: int = 0
 
 
 last_stats = EmbedStats()
 
 
 def _token_lengths(embedder, texts: Sequence[str]) -> np.ndarray:
-    from .chunking import _backend
-
-    backend = _backend(embedder.tokenizer)
+    backend = fast_backend(embedder.tokenizer)
     if backend is not None:
         return np.array([len(e.ids) for e in backend.encode_batch(list(texts), add_special_tokens=False)])
     return np.array([len(t) for t in texts])  # characters: a fine proxy for sorting
@@ -139,12 +128,8 @@ def _token_lengths(embedder, texts: Sequence[str]) -> np.ndarray:
 
 @contextlib.contextmanager
 def _threads_for(n_texts: int):
-    """One torch thread for a handful of texts (a search query).
-
-    Measured here: a one-sentence query took ~24 ms on one thread but ~490 ms on two when the other
-    core was busy (the thread pool's barrier waits on the loaded core); small inputs gain nothing from
-    a second thread anyway.
-    """
+    """One torch thread for a handful of texts (a search query): with two, a tiny input waits at the thread
+    pool's barrier whenever the other core is busy, and small inputs gain nothing from a second thread."""
     if n_texts > 4:
         yield
         return
@@ -161,7 +146,8 @@ def _threads_for(n_texts: int):
         torch.set_num_threads(old)
 
 
-def _normalize(vecs: np.ndarray) -> np.ndarray:
+def normalize_rows(vecs: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (zero rows stay zero), as float32."""
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (vecs / norms).astype(np.float32, copy=False)
@@ -174,9 +160,6 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     Texts already in the cache are not embedded again; repeated texts are embedded once. What is
     embedded is sorted by token length first, so batches carry little padding.
     """
-    from ..config import progress_disabled
-    from ..models.loading import load_embedder
-
     if isinstance(texts, str):
         texts = [texts]
     texts = list(texts)
@@ -221,10 +204,10 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
             bar.close()
     result = np.stack([vectors[h] for h in hashes]).astype(np.float32, copy=False)
     if normalize:
-        result = _normalize(result)
+        result = normalize_rows(result)
     global last_stats
     last_stats = st
     return np.ascontiguousarray(result)
 
 
-__all__ = ["EmbeddingCache", "EmbedStats", "cache_path", "embed", "model_key", "text_hash"]
+__all__ = ["EmbeddingCache", "EmbedStats", "cache_path", "embed", "model_key", "normalize_rows", "text_hash"]

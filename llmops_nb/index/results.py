@@ -74,29 +74,33 @@ def snippet(text: str, terms: Sequence[str], width: int = _SNIPPET) -> str:
     return ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
 
 
+@dataclass(repr=False, eq=False, kw_only=True)
 class SearchResults:
-    """Hits of one query, best first. Iterate for `Hit`s; `.ids`, `.scores`, `.texts`, `.metadata` as lists."""
+    """Hits of one query, best first. Iterate for `Hit`s; `.ids`, `.scores`, `.texts`, `.metadata` as lists.
 
-    def __init__(self, *, index: str, query: Optional[str], keys: np.ndarray, scores: np.ndarray,
-                 fetch: Callable[[List[int]], List[dict]], k: int, where: Optional[str] = None,
-                 exact: bool = False, note: str = "", elapsed_ms: float = 0.0, method: str = "hnsw"):
-        self.index = index
-        self.query = query
-        self.keys: List[int] = np.asarray(keys).tolist()
-        self.scores: List[float] = np.asarray(scores, dtype=np.float64).tolist()
-        self.k = k
-        self.where = where
-        self.exact = exact
-        self.note = note
-        self.elapsed_ms = elapsed_ms
-        self.method = method
-        self._fetch = fetch
-        self._rows: Optional[List[dict]] = None
+    `fetch(keys)` reads the hits' rows (text, metadata) from the workspace on first use."""
+
+    index: str
+    query: Optional[str]
+    keys: List[int]
+    scores: List[float]
+    fetch: Callable[[List[int]], List[dict]]
+    k: int
+    where: Optional[str] = None
+    exact: bool = False
+    note: str = ""
+    elapsed_ms: float = 0.0
+    method: str = "hnsw"
+    _rows: Optional[List[dict]] = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = np.asarray(self.keys).tolist()
+        self.scores = np.asarray(self.scores, dtype=np.float64).tolist()
 
     # ---- payload, read on first use -----------------------------------------------------------
     def _payload(self) -> List[dict]:
         if self._rows is None:
-            self._rows = self._fetch(self.keys) if self.keys else []
+            self._rows = self.fetch(self.keys) if self.keys else []
         return self._rows
 
     @property

@@ -8,10 +8,12 @@ one passage, so the context does not repeat itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional
 
 from ..display import STYLE, esc, jsonable
 from ..errors import InputError
+from .catalog import load_index
+from .params import positive_int
 from .results import highlight, query_terms
 
 
@@ -34,15 +36,18 @@ class Passage:
         return f"Passage([{self.n}] {self.id!r}, score={self.score:.3f}, {self.text[:40]!r})"
 
 
+@dataclass
 class Retrieved:
     """Passages for one question, best first, with `.context` for a prompt."""
 
-    def __init__(self, question: str, index: str, passages: List[Passage], k: int, note: str = ""):
-        self.question = question
-        self.index = index
-        self.passages = passages
-        self.k = k
-        self.note = note
+    question: str
+    index: str
+    passages: List[Passage]
+    k: int
+    note: str = ""
+
+    def __repr__(self) -> str:
+        return f"Retrieved({self.question!r}, index={self.index!r}, passages={len(self)})"
 
     @property
     def context(self) -> str:
@@ -76,9 +81,6 @@ class Retrieved:
         cites = [f"[{p.n}] {p.score:.3f} {p.id}: {' '.join(p.text.split())[:140]}" for p in self.passages]
         return "\n".join([head] + ([f"note: {self.note}"] if self.note else []) + cites)
 
-    def __repr__(self) -> str:
-        return f"Retrieved({self.question!r}, index={self.index!r}, passages={len(self)})"
-
     def _repr_html_(self) -> str:
         terms = query_terms(self.question)
         items = "".join(
@@ -94,15 +96,12 @@ def retrieve(index: Any, question: str, k: int = 4, *, where: Optional[str] = No
 
     `max_chars` caps the total length of the passages (the last one is cut), for small context windows.
     """
-    from .vector import load_index
-
     ix = load_index(index)
     if not isinstance(question, str) or not question.strip():
         raise InputError("empty question; give the question to retrieve passages for")
     if max_chars is not None and (not isinstance(max_chars, int) or max_chars <= 0):
         raise InputError(f"max_chars must be a positive integer (got {max_chars!r})")
-    if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
-        raise InputError(f"k must be a positive integer (got {k!r})")
+    k = positive_int("k", k)
     # ask for more chunks than passages: neighbouring chunks of one record merge into one passage
     res = ix.search(question, k=max(1, min(2 * k, len(ix))), where=where)
     merged: List[dict] = []

@@ -9,7 +9,7 @@ import pytest
 
 import llmops_nb as L
 from llmops_nb.errors import InputError, LlmopsError, NotFoundError
-from llmops_nb.index import vector as V
+from llmops_nb.index import filtered, storage
 from llmops_nb.index.vector import build_index, drop_index, indexes, load_index, search
 
 
@@ -27,7 +27,7 @@ def records(n, prefix="r"):
 
 def fresh(name):
     """The index as a new process would see it: drop this process's loaded copy first."""
-    V._memo.clear()
+    storage.forget_all()
     return load_index(name)
 
 
@@ -87,21 +87,21 @@ def test_a_crash_while_saving_leaves_the_previous_index_usable(vecs, monkeypatch
         raise OSError("disk full")
 
     with monkeypatch.context() as m, pytest.raises(OSError, match="disk full"):
-        m.setattr(V, "_save_usearch", half_written)
+        m.setattr(storage, "save_usearch", half_written)
         ix.add(records(10, prefix="x"), vectors=vecs[100:110], progress=False)
     assert len(ix) == 100 and ix.search(vecs[1], k=1).ids == ["r1"]  # the object reloaded the stored state
     again = fresh("safe")
     assert again.path == before and len(again) == 100 and again.search(vecs[1], k=1).ids == ["r1"]
     assert [p.name for p in before.parent.iterdir()] == [before.name]  # no half-written file left behind
 
-    real_insert = V._insert_rows
+    real_insert = storage.insert_rows
 
     def dies_in_the_transaction(db, index_id, prep, keys):  # rows half inserted, then the process fails
         real_insert(db, index_id, prep, keys)
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(V, "_insert_rows", dies_in_the_transaction)
+        m.setattr(storage, "insert_rows", dies_in_the_transaction)
         with pytest.raises(KeyboardInterrupt):
             again.add(records(10, prefix="x"), vectors=vecs[100:110], progress=False)
         with pytest.raises(KeyboardInterrupt):  # a failed rebuild under the same name
@@ -120,7 +120,7 @@ def test_metadata_filters_exact_subset_and_oversampled_hnsw(vecs, monkeypatch):
     assert res.method == "exact over filtered subset"
     brute = sorted(((float(vecs[i] @ q), f"r{i}") for i in range(1, 300, 2)), reverse=True)[:5]
     assert res.ids == [rid for _, rid in brute]
-    monkeypatch.setattr(V, "EXACT_SUBSET_MAX", 10)  # force the broad-filter path: HNSW oversampled, then filtered
+    monkeypatch.setattr(filtered, "EXACT_SUBSET_MAX", 10)  # force the broad-filter path: HNSW oversampled, then filtered
     ix._invalidate()
     broad = ix.search(q, k=5, where="group == 'odd'")
     assert broad.method.startswith("hnsw, filtered") and set(broad.ids) <= {f"r{i}" for i in range(1, 300, 2)}

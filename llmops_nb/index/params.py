@@ -1,0 +1,54 @@
+"""An index's parameters (stored vector type, metric, usearch's HNSW settings), their defaults, and the checks
+every entry point runs on them before any work starts."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..workspace import check_name
+
+DTYPES = {"f32": "f32", "float32": "f32", "f16": "f16", "float16": "f16", "bf16": "bf16", "i8": "i8", "int8": "i8"}
+METRICS = ("cos", "ip", "l2sq")
+DEFAULT_MODEL = "all-minilm-l6-v2"
+DEFAULT_CONNECTIVITY = 16
+DEFAULT_EXPANSION_ADD = 128
+DEFAULT_EXPANSION_SEARCH = 64
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def int_at_least(label: str, value: Any, lo: int = 1) -> int:
+    if not is_int(value) or value < lo:
+        raise InputError(f"{label} must be an integer >= {lo} (got {value!r})")
+    return int(value)
+
+
+def positive_int(label: str, value: Any) -> int:
+    if not is_int(value) or value <= 0:
+        raise InputError(f"{label} must be a positive integer (got {value!r})")
+    return int(value)
+
+
+def check_params(dtype: str, metric: str, connectivity: int, expansion_add: int, expansion_search: int) -> str:
+    """The canonical dtype name, once every parameter is valid."""
+    if dtype not in DTYPES:
+        raise InputError(f"unknown dtype '{dtype}'; use f32, f16 or i8 (i8 is 4x smaller, with slightly lower recall)")
+    if metric not in METRICS:
+        raise InputError(f"unknown metric '{metric}'; use {', '.join(METRICS)}")
+    int_at_least("connectivity", connectivity, 2)
+    int_at_least("expansion_add", expansion_add)
+    int_at_least("expansion_search", expansion_search)
+    return DTYPES[dtype]
+
+
+def check_index_name(name: Any) -> str:
+    """`name` if it is a valid index name (the workspace's one rule for names), else one InputError."""
+    return check_name("index", name)
+
+
+__all__ = ["DEFAULT_CONNECTIVITY", "DEFAULT_EXPANSION_ADD", "DEFAULT_EXPANSION_SEARCH", "DEFAULT_MODEL", "DTYPES",
+           "METRICS", "check_index_name", "check_params", "int_at_least", "is_int", "positive_int"]
