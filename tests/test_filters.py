@@ -235,3 +235,41 @@ def _error(expr, frame):
     with pytest.raises(FilterError) as err:
         filter_mask(expr, frame)
     return str(err.value)
+
+
+# ---- through the curate filter step ------------------------------------------------------------------
+NOTES = [
+    {"id": "n1", "text": "a short note", "lang": "en", "draft": False},
+    {"id": "n2", "text": "a longer note with quite a few more words in it", "lang": "en", "draft": False},
+    {"id": "n3", "text": "une note assez longue avec beaucoup de mots dedans", "lang": "fr", "draft": True},
+    {"id": "n4", "text": "another long English note that has many words", "lang": None, "draft": False},
+]
+
+
+def test_curate_filter_step_speaks_the_language_with_n_words_and_n_chars(ws):
+    import llmops_nb as L
+
+    ds = L.load_dataset(NOTES, name="notes")
+    kept = L.curate(ds, ["filter:n_words > 5 and lang in ['en', 'fr'] and not draft"], name="long", progress=False)
+    assert [r["id"] for r in kept.dataset.records()] == ["n2"]
+    kept = L.curate(ds, [("filter", {"expr": "lang == None or n_chars < 13"})], name="odd", progress=False)
+    assert [r["id"] for r in kept.dataset.records()] == ["n1", "n4"]
+
+
+def test_curate_filter_step_refuses_code_in_one_line_and_stores_nothing(ws, tmp_path):
+    import llmops_nb as L
+
+    ds = L.load_dataset(NOTES, name="notes")
+    canary = tmp_path / "pwned"
+    attempts = escape_attempts(canary)[:-1]  # the last one is a legal filter
+    for expr in attempts[:4]:
+        with pytest.raises(FilterError) as err:
+            L.curate(ds, [f"filter:{expr}"], name="bad", progress=False)
+        assert "\n" not in str(err.value) and "columns: id, text, lang, draft, n_words, n_chars" in str(err.value)
+    for expr in attempts:
+        with pytest.raises(FilterError):
+            L.curate(ds, [("filter", {"expr": expr})], name="bad", progress=False)
+        assert not canary.exists(), f"{expr!r} ran code"
+    with pytest.raises(FilterError, match=r"unknown column 'n_wrds' \(did you mean 'n_words'\?\)"):
+        L.curate(ds, ["filter:n_wrds > 3"], name="bad", progress=False)
+    assert [d["name"] for d in L.datasets().rows] == ["notes"]  # nothing stored

@@ -41,7 +41,7 @@ def _index_show(ns, ctx):
 @command("index recall", "measure recall@k of the HNSW search against exact search",
          arg("name", metavar="I"), arg("--sample", type=int, default=1000, help="stored vectors used as queries"),
          arg("-k", type=int, default=10, dest="k", help="neighbours compared (default 10)"),
-         arg("--expansion-search", type=int, default=None, help="try another search breadth"))
+         arg("--expansion-search", type=int, default=None, help="try another search breadth (an integer >= 1)"))
 def _index_recall(ns, ctx):
     from ..index.vector import load_index
 
@@ -58,7 +58,11 @@ def _index_drop(ns, ctx):
 @command("search", "search an index for a text query",
          arg("index", metavar="I", help="index name"), arg("query", help="the query text (quote it)"),
          arg("-k", type=int, default=5, dest="k", help="number of results (default 5)"),
-         arg("--where", metavar="EXPR", default=None, help="metadata filter, e.g. \"topic == 'assert'\""),
+         arg("--where", metavar="EXPR", default=None,
+             help="metadata filter, a small language that is parsed, never run as code: columns compared with "
+                  "values by == != < <= > >=, in [...] and not in [...], joined by and / or / not and parentheses; "
+                  "values are 'text' or \"text\", numbers, true/false and None (missing values compare false "
+                  "except == None). E.g. \"topic == 'try' and n_words > 20\" or \"kind in ['bird', 'fish']\""),
          arg("--exact", action="store_true", help="brute-force search instead of HNSW"))
 def _search(ns, ctx):
     from ..index.vector import search

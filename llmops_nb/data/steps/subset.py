@@ -1,4 +1,5 @@
-"""`filter` (a predicate or a pandas query) and `sample` (a seeded subset); `split_records` for train/eval splits."""
+"""`filter` (a predicate or a filter expression) and `sample` (a seeded subset); `split_records` for train/eval
+splits."""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Union
@@ -6,10 +7,12 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Union
 import numpy as np
 
 from ...errors import InputError
+from ...filters import filter_mask, parse_filter
 from . import StepContext, step
 
 _FILTER_BATCH = 4096
 DERIVED = {"n_words": lambda t: len(t.split()), "n_chars": len}
+_COLUMNS_LABEL = "columns"  # filter errors end with "columns: id, text, ..., n_words, n_chars"
 
 
 def _frame(batch: List[dict]):
@@ -23,28 +26,18 @@ def _frame(batch: List[dict]):
 
 
 def query_mask(batch: List[dict], expr: str) -> np.ndarray:
-    """Boolean mask of `expr` (pandas query syntax) over a batch of records, plus n_words/n_chars columns."""
-    df = _frame(batch)
-    cols = ", ".join(map(str, df.columns))
-    try:
-        mask = df.eval(expr, engine="python")
-    except SyntaxError as exc:
-        raise InputError(f"filter '{expr}' does not parse ({exc.msg}); write a pandas query over columns: {cols}") from None
-    except Exception as exc:  # noqa: BLE001 - pandas raises many types for a bad user expression
-        if type(exc).__name__ == "UndefinedVariableError" or isinstance(exc, (NameError, KeyError)):
-            raise InputError(f"filter '{expr}': {exc}; columns: {cols}") from None
-        raise InputError(f"filter '{expr}' failed ({type(exc).__name__}: {exc}); columns: {cols}") from None
-    if getattr(mask, "dtype", None) != bool:
-        raise InputError(f"filter '{expr}' must give True/False per record (e.g. \"n_words > 20\"); columns: {cols}")
-    return np.asarray(mask, dtype=bool)
+    """Boolean mask of `expr` over a batch of records: a filter in the language of `llmops_nb.filters` (parsed,
+    never run as Python) over the records' fields plus `n_words` and `n_chars`."""
+    return filter_mask(expr, _frame(batch), label=_COLUMNS_LABEL)
 
 
 @step("filter", primary="expr")
 def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str, Callable[[dict], Any]],
                    reason: str = "filter") -> Iterator[dict]:
-    """Keep records for which `expr` holds: a callable `record -> bool`, or a pandas query string over the
-    record's fields plus `n_words` and `n_chars`, e.g. "n_words >= 20 and not text.str.contains('TODO')".
-    A query that does not parse is an InputError listing the columns."""
+    """Keep records for which `expr` holds: a callable `record -> bool`, or a filter over the record's fields
+    plus `n_words` and `n_chars`, e.g. "n_words >= 20 and lang in ['en', 'fr'] and not draft" (the language of
+    `llmops_nb.filters`: comparisons, in / not in [...], and / or / not, parentheses). A filter outside the
+    language, or naming an unknown field, is one InputError listing the columns."""
     if callable(expr):
         label = getattr(expr, "__name__", "predicate")
         for rec in records:
@@ -54,8 +47,9 @@ def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str
                 ctx.remove(rec, reason, predicate=label)
         return
     if not isinstance(expr, str) or not expr.strip():
-        raise InputError("filter needs a pandas query string or a callable, e.g. filter:'n_words > 20'")
+        raise InputError("filter needs a filter expression or a callable, e.g. filter:'n_words > 20'")
     batch: List[dict] = []
+    checked = False
 
     def flush():
         mask = query_mask(batch, expr)
@@ -67,6 +61,9 @@ def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str
         batch.clear()
 
     for rec in records:
+        if not checked:  # a filter that does not parse fails at the first record, not after a batch
+            parse_filter(expr, columns=[*rec, *(c for c in DERIVED if c not in rec)], label=_COLUMNS_LABEL)
+            checked = True
         batch.append(rec)
         if len(batch) >= _FILTER_BATCH:
             yield from flush()
