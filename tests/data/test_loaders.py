@@ -145,3 +145,18 @@ def test_large_jsonl_streams_in_batches(ws, tmp_path):
     assert len(ds) == 20_000
     batches = list(ds.iter_batches(["id"], batch_size=4096))
     assert len(batches) == 5 and ds.ids()[-1] == "19999"
+
+
+def test_a_name_made_from_the_file_name_is_checked_with_the_one_name_rule(ws, tmp_path):
+    p = _jsonl(tmp_path / "_private.jsonl", ROWS)
+    with pytest.raises(InputError) as exc:
+        L.load_dataset(p)
+    msg = str(exc.value)
+    assert "invalid dataset name '_private' (made from the file name _private.jsonl): it starts with '_'" in msg
+    assert "starts with a letter or digit" in msg and msg.endswith("pass --name NAME (name= in Python) to choose one")
+    long = _jsonl(tmp_path / ("n" * 101 + ".jsonl"), ROWS)
+    with pytest.raises(InputError, match="is 101 characters long .made from the file name"):
+        L.load_dataset(long)
+    assert len(L.datasets()) == 0
+    assert L.load_dataset(p, "private").ref == "private@v1"
+    assert L.load_dataset(_jsonl(tmp_path / "my notes.jsonl", ROWS)).ref == "my-notes@v1"

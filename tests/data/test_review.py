@@ -79,6 +79,9 @@ def test_review_pages_filters_search_and_duplicate_pairs(curated):
     assert total == 79 and len(page2) == 10
     with pytest.raises(InputError, match="unknown review filter 'weird'"):
         r.page("weird")
+    for bad in (0, -1, 2.5, "ten"):
+        with pytest.raises(InputError, match="page size must be a whole number of at least 1"):
+            r.page("all", limit=bad)
     with pytest.raises(InputError, match="an edit needs the new text"):
         r.decide("pass", "edit")
     with pytest.raises(InputError, match="unknown decision 'maybe'"):

@@ -60,3 +60,13 @@ def test_magic_load_curate_review(ipy, tmp_path):
     assert "m2" in ipy.line("data list").names
     with pytest.raises(UsageError, match="unknown dataset 'mm'"):
         ipy.line("curate mm")
+
+
+def test_cli_refuses_a_bad_name_from_the_file_in_one_line(run_cli, tmp_path):
+    src = tmp_path / "_private.jsonl"
+    src.write_text('{"text": "a record"}\n')
+    p = run_cli("data", "load", str(src), check=2)
+    assert "from the file name _private.jsonl" in p.stderr and "--name" in p.stderr
+    assert "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0
+    assert json.loads(run_cli("data", "load", str(src), "--name", "private", "--json", check=0).stdout)["ref"] == \
+        "private@v1"

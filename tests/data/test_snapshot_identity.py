@@ -1,0 +1,93 @@
+"""A snapshot's identity is its content: the same records from the same parent by the same operation are the
+version already stored (so re-running load + curate reproduces `pydoc@v2`), anything else a new version."""
+import json
+
+import pytest
+
+import llmops_nb as L
+from llmops_nb.data.curation import CurationResult, curate
+from llmops_nb.data.review import Review
+from llmops_nb.errors import InputError
+
+ROWS = [{"id": "a", "text": "Alpha is the first letter of the alphabet."},
+        {"id": "b", "text": "Beta comes second in the alphabet, after alpha."},
+        {"id": "c", "text": "Alpha is the first letter of the alphabet."}]
+
+
+def _count(ws, table):
+    return ws.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_loading_the_same_content_twice_gives_the_same_version(ws):
+    first, again = L.load_dataset("pydoc"), L.load_dataset("pydoc")
+    assert first.ref == again.ref == "pydoc@v1" and (first.reused, again.reused) == (False, True)
+    assert again.id == first.id and again.path == first.path and _count(ws, "datasets") == 1
+    assert "identical content was already stored as pydoc@v1; no new version was made" in str(again)
+    assert "reused=True" in repr(again) and "reused" not in repr(first)
+    assert again.to_dict()["reused"] is True and "already stored as pydoc@v1" in again._repr_html_()
+    assert L.dataset("pydoc").ref == "pydoc@v1" and not L.dataset("pydoc").reused
+
+
+def test_a_reused_older_version_says_which_one_the_bare_name_means(ws):
+    L.load_dataset(ROWS, "abc")
+    L.load_dataset(ROWS[:2], "abc")
+    back = L.load_dataset(ROWS, "abc")
+    assert back.ref == "abc@v1" and back.reused
+    assert "('abc' alone still means abc@v2, the latest)" in str(back)
+
+
+def test_rerunning_load_and_curate_reproduces_the_same_references(ws):
+    first = curate(L.load_dataset("pydoc"))
+    second = curate(L.load_dataset("pydoc"))
+    assert first.dataset.ref == second.dataset.ref == "pydoc@v2"
+    assert not first.reused and second.reused and second.dataset.id == first.dataset.id
+    assert [d["version"] for d in L.datasets(all_versions=True)] == ["v1", "v2"]
+    # one curation row, its changes stored once: no orphan row pointing at nothing
+    assert _count(ws, "curations") == 1 and second.curation_id == first.curation_id
+    assert ws.db.execute("SELECT count(*) FROM curations WHERE output_id IS NULL").fetchone()[0] == 0
+    assert _count(ws, "curation_changes") == len(first.changes())
+    assert json.loads(json.dumps(first.report)) == second.report
+    assert second.removed.record_id.tolist() == first.removed.record_id.tolist()
+    assert CurationResult.load("pydoc@v2").curation_id == first.curation_id
+    assert "the same curation of pydoc@v1 was already stored as pydoc@v2" in str(second)
+    assert "reused=True" in repr(second) and second.to_dict()["reused"] is True
+    assert "already stored as pydoc@v2" in second._repr_html_()
+    back = second.revert(["if"])
+    assert back.ref == "pydoc@v3" and "if" in back.ids()
+
+
+def test_other_content_or_another_operation_makes_a_new_version(ws):
+    L.load_dataset(ROWS, "d")
+    same_records = curate("d", ["normalize"])  # nothing changes, but a curation is not a load
+    assert same_records.dataset.ref == "d@v2" and not same_records.reused
+    assert same_records.dataset.snapshot == L.dataset("d@v1").snapshot
+    dedup = curate("d@v1", ["exact_dedup"])
+    assert dedup.dataset.ref == "d@v3" and not dedup.reused and dedup.removed.record_id.tolist() == ["c"]
+    assert curate("d@v1", ["exact_dedup"]).dataset.ref == "d@v3"
+    # the same content curated from another parent is its own version
+    assert curate("d@v2", ["exact_dedup"]).dataset.ref == "d@v4"
+    assert L.load_dataset(ROWS[:1], "d").ref == "d@v5"
+
+
+def test_splits_and_reviews_resolve_to_the_stored_versions_too(ws):
+    L.load_dataset("pydoc")
+    a = curate("pydoc", ["exact_dedup"], split=0.25, seed=3)
+    b = curate("pydoc@v1", ["exact_dedup"], split=0.25, seed=3)
+    assert (b.splits.train.ref, b.splits.eval.ref) == (a.splits.train.ref, a.splits.eval.ref) == \
+        ("pydoc-train@v1", "pydoc-eval@v1")
+    assert b.splits.train.reused and b.splits.eval.ids() == a.splits.eval.ids()
+    r = Review("pydoc@v2")
+    r.decide("lambda", "reject")
+    first = r.commit()
+    again = Review("pydoc@v2").commit()  # the decisions are stored: committing them again is the same snapshot
+    assert first.ref == again.ref == "pydoc@v3" and again.reused
+    assert ws.db.execute("SELECT count(*) FROM curations WHERE op='review'").fetchone()[0] == 1
+
+
+def test_names_over_the_length_limit_are_refused_before_any_work(ws):
+    L.load_dataset(ROWS, "d")
+    with pytest.raises(InputError, match=r"dataset name '.*' is 101 characters long"):
+        curate("d", ["normalize"], name="x" * 101)
+    with pytest.raises(InputError, match=r"dataset name '.*' is 101 characters long"):
+        curate("d", ["normalize"], name="x" * 95, split=0.5)  # x...-train would not fit
+    assert [d["version"] for d in L.datasets(all_versions=True)] == ["v1"]
