@@ -169,8 +169,8 @@ def _read_delimited(path: Path, errors: LineErrors, delimiter: str) -> Iterator[
             except csv.Error as exc:
                 reader = _after_csv_error(lines, exc, delimiter, errors) or reader
                 continue
-            if not row:
-                continue  # a blank line
+            if not row or (header is not None and len(header) > 1 and len(row) == 1 and not row[0].strip()):
+                continue  # a blank line, or only spaces where a record needs more than one field
             start, end = lines.taken[0][0], lines.taken[-1][0]
             if header is None:
                 header, header_line = row, start
