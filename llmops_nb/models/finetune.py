@@ -7,9 +7,10 @@ where it stopped (or returns the finished model at once). The result is register
 `load_model(name)` loads base + adapter (merged for fast inference), `models()` lists it, and
 `export(name, path)` writes a merged folder plain transformers loads (finetuned.py).
 
-The modules this one is made of: training_data.py (records -> tokenized examples), loss.py (the causal-LM
-loss), trainer.py (TrainConfig and the loop), registered.py (the FineTunedModel record), finetuned.py
-(loading, listing, export). Their public names are re-exported here.
+The modules this one is made of: training_data.py (records -> tokenized examples), train_config.py
+(TrainConfig, lora_config), loss.py (the causal-LM loss), trainer.py (the loop), checkpoints.py,
+registered.py (the FineTunedModel record), finetuned.py (loading, listing, export). Their public names are
+re-exported here.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ..errors import InputError
 from ..tracking.runs import start_run
 from ..workspace import check_name, workspace
 from ..workspace.names import MAX_NAME
+from .checkpoints import CHECKPOINT, checkpoint_state
 from .finetuned import export, forget_loaded
 from .identity import folder_fingerprint, model_identity
 from .loading import LoadedModel, resolve_device
@@ -34,7 +36,8 @@ from .loss import causal_lm_loss, shared_prompt_prefix
 from .registered import FineTunedModel, from_row, registered_model, registered_models, registered_row
 from .registry import BUILTINS
 from .runtime import quiet_warnings
-from .trainer import CHECKPOINT, METHODS, TrainConfig, Trainer, checkpoint_state, lora_config
+from .train_config import METHODS, TrainConfig, lora_config
+from .trainer import Trainer
 from .training_data import PAIR_FIELDS, TrainingData, collate, encode_examples, training_data
 
 

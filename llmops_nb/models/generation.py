@@ -158,7 +158,7 @@ class _Pending:
                         run_batch(lm, [self.encoded[u] for u in batch], max_new_tokens=max_new_tokens,
                                   temperature=temperature, generators=[gens[u] for u in batch] if gens else [],
                                   eos=eos, on_done=self._on_done(batch, eos, finished), flags=flags)
-                    except Exception as exc:
+                    except RuntimeError as exc:  # torch's out-of-memory error is a RuntimeError
                         if not is_oom(exc):
                             raise
                         queue = self._halved(batch, queue, finished, warned)

@@ -1,116 +1,23 @@
 """The fine-tuning loop: plain torch, AdamW, a linear decay schedule, gradient clipping at 1.0, a progress bar
-with the live loss, eval loss on a held-out split, and checkpoints (weights + optimizer + scheduler + RNG +
-step) written atomically, so a rerun resumes where a crash or Ctrl-C stopped it."""
+with the live loss, eval loss on a held-out split, and checkpoints (checkpoints.py) after each eval, so a rerun
+resumes where a crash or Ctrl-C stopped it."""
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..errors import InputError
 from ..seeding import seed as seed_all
-from ..workspace import atomic_dir, clean_stale, recover_dir
+from ..workspace import atomic_dir
+from .checkpoints import CHECKPOINT, restore_training, save_checkpoint
 from .loading import load_model
 from .loss import causal_lm_loss
-from .options import real_number, whole_number
 from .runtime import quiet_transformers
+from .train_config import TrainConfig, lora_config
 from .training_data import TrainingData, collate, encode_examples
-
-METHODS = ("lora", "full")
-CHECKPOINT = "checkpoint"
-DEFAULT_LR = {"lora": 2e-4, "full": 5e-5}
-
-
-class UnsupportedArchitecture(InputError):
-    """LoRA has no default layers to adapt for this model's architecture."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """What a fine-tune trains with, checked once when made (a bad value is one InputError naming it).
-
-    lr None means the method's default (2e-4 LoRA, 5e-5 full). max_steps, when given, is the number of
-    optimizer steps (the data cycles as needed), as in transformers' Trainer; else epochs x batches.
-    """
-
-    method: str = "lora"
-    epochs: float = 1
-    lr: Optional[float] = None
-    max_length: int = 256
-    batch_size: int = 8
-    seed: int = 0
-    eval_split: float = 0.1
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    max_steps: Optional[int] = None
-    eval_every: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        method = str(self.method).lower()
-        if method not in METHODS:
-            raise InputError(f"unknown fine-tuning method '{self.method}'; use lora or full")
-        lr = DEFAULT_LR[method] if self.lr is None else self.lr
-        # epochs is kept as given (1 stays 1, not 1.0): it is part of the config hash a rerun resumes by
-        real_number("epochs", self.epochs, above=0, hint="passes over the training split, e.g. 1")
-        checked = {
-            "method": method,
-            "lr": real_number("lr", lr, above=0, hint="a learning rate such as 2e-4 (LoRA) or 5e-5 (full)"),
-            "max_length": whole_number("max_length", self.max_length, minimum=8, hint="tokens per example, e.g. 256"),
-            "batch_size": whole_number("batch_size", self.batch_size, minimum=1, hint="examples per step, e.g. 8"),
-            "seed": whole_number("seed", self.seed),
-            "eval_split": real_number("eval_split", self.eval_split, minimum=0, below=1,
-                                      hint="the held-out share, e.g. 0.1 (0 for none)"),
-            "lora_r": whole_number("lora_r", self.lora_r, minimum=1, hint="a LoRA rank such as 8"),
-            "lora_alpha": whole_number("lora_alpha", self.lora_alpha, minimum=1, hint="a LoRA alpha such as 16"),
-            "lora_dropout": real_number("lora_dropout", self.lora_dropout, minimum=0, below=1, hint="e.g. 0.05"),
-            "max_steps": None if self.max_steps is None else whole_number(
-                "max_steps", self.max_steps, minimum=1, hint="optimizer steps, or leave it out to use epochs"),
-            "eval_every": None if not self.eval_every else whole_number(
-                "eval_every", self.eval_every, minimum=1, hint="steps between eval losses, e.g. 10"),
-        }
-        for key, value in checked.items():
-            object.__setattr__(self, key, value)
-
-    @property
-    def lora(self) -> List[Any]:
-        return [self.lora_r, self.lora_alpha, self.lora_dropout]
-
-
-def lora_config(model, *, r: int = 8, alpha: int = 16, dropout: float = 0.05):
-    """The LoRA config finetune uses, on the layers peft adapts by default for `model`'s architecture
-    (GPT-2's fused attention projection, Llama's query and value projections, ...)."""
-    from peft import LoraConfig
-    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as TARGETS
-
-    model_type = getattr(getattr(model, "config", None), "model_type", None)
-    targets = TARGETS.get(model_type)
-    if targets is None:
-        raise UnsupportedArchitecture(f"LoRA does not know which layers of a '{model_type}' model to adapt; "
-                                      "fine-tune it with method='full' (--method full)")
-    return LoraConfig(r=int(r), lora_alpha=int(alpha), lora_dropout=float(dropout), bias="none",
-                      target_modules=list(targets), task_type="CAUSAL_LM")
-
-
-def checkpoint_state(folder: Path) -> Optional[dict]:
-    """The state (step, config hash, loss history) of the checkpoint in a fine-tune's folder, or None.
-
-    A kill between atomic_dir's two renames leaves no checkpoint folder but whole ones beside it: the newest is
-    put back first, and what killed savers left behind goes.
-    """
-    ckpt = folder / CHECKPOINT
-    recover_dir(ckpt)
-    clean_stale([folder], depth=0)
-    if not ckpt.exists():
-        return None
-    try:
-        return json.loads((ckpt / "state.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class Trainer:
@@ -194,12 +101,8 @@ class Trainer:
             self.optimizer, lambda step: max(0.0, (total_steps - step) / total_steps))
         self.step, self.history = 0, []
         if resume_state is not None:
-            blob = torch.load(self.folder / CHECKPOINT / "trainer.pt", weights_only=False)
-            self.optimizer.load_state_dict(blob["optimizer"])
-            self.scheduler.load_state_dict(blob["scheduler"])
-            torch.set_rng_state(blob["rng"])
-            self.step = int(resume_state["step"])
-            self.history = list(resume_state.get("history", []))
+            self.step, self.history = restore_training(self.folder, resume_state, optimizer=self.optimizer,
+                                                       scheduler=self.scheduler)
 
     # -- steps -------------------------------------------------------------------------------
     def _batches(self, epoch: int) -> List[List[dict]]:
@@ -307,14 +210,8 @@ class Trainer:
         return metrics
 
     def save_checkpoint(self) -> None:
-        import torch
-
-        with atomic_dir(self.folder / CHECKPOINT) as tmp:
-            self.model.save_pretrained(tmp, safe_serialization=True)
-            torch.save({"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                        "rng": torch.get_rng_state()}, tmp / "trainer.pt")
-            (tmp / "state.json").write_text(json.dumps({"step": self.step, "config_hash": self.config_hash,
-                                                        "history": self.history, "ts": time.time()}))
+        save_checkpoint(self.folder, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
+                        step=self.step, config_hash=self.config_hash, history=self.history)
 
     def save_final(self, target: Path) -> None:
         self.model.eval()
@@ -323,5 +220,4 @@ class Trainer:
             self.lm.tokenizer.save_pretrained(tmp)
 
 
-__all__ = ["CHECKPOINT", "METHODS", "TrainConfig", "Trainer", "UnsupportedArchitecture", "checkpoint_state",
-           "lora_config"]
+__all__ = ["Trainer"]

@@ -14,7 +14,6 @@ from llmops_nb.errors import InputError, NotFoundError
 from llmops_nb.models import finetune as FT
 from llmops_nb.models.runtime import quiet_warnings
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PAIRS = [{"prompt": f"What is {i} plus {i}?", "response": f"It is {2 * i}."} for i in range(24)]

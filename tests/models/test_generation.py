@@ -9,7 +9,6 @@ from llmops_nb.errors import InputError, NotFoundError
 from llmops_nb.models import decoding, runtime
 from llmops_nb.models.generation import Generations, generate, model_identity
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROMPTS = ["def f(x):", "The try statement", "class A:\n    pass\n", "lambda", "x",
