@@ -112,8 +112,7 @@ def exact_dedup_rows(n_records: int):
         return sum(1 for _ in read_jsonl(path, LineErrors("stop")))
 
     def dedup():
-        ctx = StepContext("exact_dedup")
-        ctx._sink = lambda ch: None  # count only; curate stores removals
+        ctx = StepContext("exact_dedup", sink=lambda ch: None)  # count only; curate stores removals
         kept = sum(1 for _ in exact_dedup((r for r, _ in read_jsonl(path, LineErrors("stop"))), ctx))
         return kept, sum(ctx.removed.values())
 

@@ -49,7 +49,9 @@ def _data_revert(ns, ctx):
          arg("--steps", nargs="+", metavar="STEP",
              help="steps in order (default: normalize exact_dedup near_dedup quality pii); parameters as "
                   "STEP:KEY=VALUE[,KEY=VALUE] or STEP:VALUE, e.g. near_dedup:threshold=0.85 pii:drop select:200 "
-                  "'filter:n_words > 20'"),
+                  "'filter:n_words > 20 and lang in [\"en\", \"fr\"]' (a filter is a small language, never run as "
+                  "code: fields plus n_words/n_chars compared by == != < <= > >=, in [...], not in [...], joined by "
+                  "and/or/not and parentheses)"),
          arg("--near-threshold", type=float, metavar="T", help="near-duplicate Jaccard threshold (default 0.8)"),
          arg("--pii", choices=["redact", "drop", "flag", "off"], help="PII handling (default redact)"),
          arg("--select", type=int, metavar="N", help="keep the N records that best cover the dataset (embeddings)"),

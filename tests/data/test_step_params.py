@@ -13,8 +13,10 @@ from llmops_nb.errors import InputError
     ("near_dedup:1.5", "step 'near_dedup': threshold must be a number in (0, 1], got 1.5"),
     ("near_dedup:ngram=0", "step 'near_dedup': ngram must be a whole number >= 1, got 0"),
     ("near_dedup:verify=fast", "step 'near_dedup': verify must be one of 'exact', 'minhash', 'none', got 'fast'"),
-    ("sample:abc", "step 'sample': n must be a whole number, got 'abc'"),
-    ("sample:n=2.5", "step 'sample': n must be a whole number, got 2.5"),
+    ("sample:abc", "step 'sample': n must be a whole number >= 0, got 'abc'"),
+    ("sample:n=2.5", "step 'sample': n must be a whole number >= 0, got 2.5"),
+    ("sample:n=-1", "step 'sample': n must be a whole number >= 0, got -1"),
+    ("sample:fraction=1.5", "step 'sample': fraction must be a number in [0, 1], got 1.5"),
     ("select:0", "step 'select': n must be a whole number >= 1, got 0"),
     ("quality:min_alpha_words=2", "step 'quality': min_alpha_words must be a number in [0, 1], got 2"),
     ("pii:hide", "step 'pii': mode must be one of 'redact', 'drop', 'flag', got 'hide'"),
@@ -57,6 +59,6 @@ def test_cli_names_the_step_and_exits_2(run_cli, tmp_path):
     src.write_text('{"text": "a record with enough words to be a record"}\n')
     run_cli("data", "load", str(src), "--name", "d", check=0)
     for step, expected in (("near_dedup:threshold=abc", "near_dedup': threshold must be a number in (0, 1], got 'abc'"),
-                           ("sample:abc", "step 'sample': n must be a whole number, got 'abc'")):
+                           ("sample:abc", "step 'sample': n must be a whole number >= 0, got 'abc'")):
         p = run_cli("curate", "d", "--steps", step, check=2)
         assert expected in p.stderr and "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0

@@ -77,7 +77,7 @@ def _count(records) -> int:
     return sum(1 for _ in records)
 
 
-@step("sample", multipass=True, primary="n")
+@step("sample", multipass=True, primary="n", limits={"n": "[0, inf)", "fraction": "[0, 1]"})
 def sample(records: Iterable[dict], ctx: StepContext, *, n: Optional[int] = None, fraction: Optional[float] = None,
            seed: int = 0) -> Iterator[dict]:
     """Keep a seeded random subset of `n` records (or `fraction` of them), in their original order."""
