@@ -23,6 +23,8 @@ for var, sub in (("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", 
     os.environ[var] = str(_TMP / sub)
     (_TMP / sub).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("LLMOPS_CACHE", str(ROOT / ".cache" / "llmops"))
+# a test that forgets the `ws` fixture writes here, never into the checkout's (the user's) ./.llmops
+os.environ["LLMOPS_HOME"] = str(_TMP / "default-workspace")
 os.environ["LLMOPS_QUIET"] = "1"
 os.environ.pop("LLMOPS_RUN_ID", None)
 os.environ.pop("LLMOPS_DEVICE", None)
