@@ -30,7 +30,7 @@ from ..workspace import check_name, workspace
 from ..workspace.names import MAX_NAME
 from .checkpoints import CHECKPOINT, checkpoint_state
 from .finetuned import export, forget_loaded
-from .identity import folder_fingerprint, model_identity
+from .identity import folder_fingerprint, model_identity, registered_identity
 from .loading import LoadedModel, resolve_device
 from .loss import causal_lm_loss, shared_prompt_prefix
 from .registered import FineTunedModel, from_row, registered_model, registered_models, registered_row
@@ -160,5 +160,6 @@ def _register(run, *, name: str, base: str, config: TrainConfig, data: TrainingD
 
 
 __all__ = ["CHECKPOINT", "METHODS", "PAIR_FIELDS", "FineTunedModel", "TrainConfig", "causal_lm_loss", "collate",
-           "encode_examples", "export", "finetune", "lora_config", "registered_model", "registered_models",
+           "encode_examples", "export", "finetune", "lora_config", "registered_identity", "registered_model",
+           "registered_models",
            "shared_prompt_prefix"]

@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterable, List, Optional, Union
 
 from ..config import progress_disabled
 from ..errors import InputError, LlmopsError
-from .decoding import blocked_vocab_head, eos_ids, forward_flags, is_oom, run_batch
+from .decoding import COMPACT_BELOW, PREFILL_TOKENS, blocked_vocab_head, eos_ids, forward_flags, is_oom, run_batch
 from .identity import GEN_VERSION, cache_key, folder_fingerprint, model_identity
 from .loading import LoadedModel, load_model, resolve_device
 from .options import real_number, whole_number
@@ -218,5 +218,6 @@ class _Pending:
         finished.clear()
 
 
-__all__ = ["GEN_VERSION", "Generation", "Generations", "clear_cache", "folder_fingerprint", "generate",
-           "model_identity"]
+# PREFILL_TOKENS and COMPACT_BELOW stay importable from here; decoding.py is where setting them takes effect.
+__all__ = ["COMPACT_BELOW", "GEN_VERSION", "Generation", "Generations", "PREFILL_TOKENS", "clear_cache",
+           "folder_fingerprint", "generate", "model_identity"]

@@ -218,7 +218,7 @@ class Embedder:
 
     A sentence-transformers folder made of a Transformer and a mean/CLS/max Pooling module (MiniLM is) runs
     here on plain transformers: the same vectors as SentenceTransformer.encode without importing
-    sentence-transformers, which costs ~7 s a process. Other layouts go through sentence-transformers.
+    sentence-transformers, whose import takes seconds. Other layouts go through sentence-transformers.
     """
 
     def __init__(self, name: str, model: Any, device: str, *, tokenizer: Any = None, pooling: str = "",
