@@ -16,6 +16,7 @@ from typing import Iterator, List, Optional, Union
 
 PathLike = Union[str, os.PathLike]
 COMPLETE_MARK = ".complete"  # written into an atomic_dir temp folder once its content is whole
+_in_flight: set = set()  # targets this process is swapping right now (atomic_dir)
 
 # temp names this package makes; group "pid" is the writer's process id
 _TEMP_NAMES = [
@@ -76,6 +77,7 @@ def atomic_dir(target: PathLike) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
+    _in_flight.add(target)
     try:
         yield tmp
         (tmp / COMPLETE_MARK).touch()
@@ -93,6 +95,7 @@ def atomic_dir(target: PathLike) -> Iterator[Path]:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
+        _in_flight.discard(target)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -114,6 +117,8 @@ def recover_dir(target: PathLike) -> bool:
         parsed = _parse_temp(entry.name)
         if parsed is None or parsed[0] != target.name or not entry.is_dir():
             continue
+        if _swap_in_flight(target, parsed[1], entry):
+            return False  # a live writer is between its two renames: the target is about to appear
         if entry.name.endswith(".tmp") and (entry / COMPLETE_MARK).exists():
             finished.append(entry)
         elif ".old-" in entry.name:
@@ -124,6 +129,12 @@ def recover_dir(target: PathLike) -> bool:
             _rename_into_place(best, target)
             return True
     return False
+
+
+def _swap_in_flight(target: Path, pid: int, entry: Path) -> bool:
+    if pid == os.getpid():
+        return target in _in_flight
+    return _made_by_a_live_process(pid, entry)
 
 
 def _parse_temp(name: str):

@@ -331,3 +331,28 @@ def test_read_only_database_is_one_line(tmp_path):
     proc = cli("data", "load", str(src), "--name", "notes", env=env, prefix=unprivileged())
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "is read-only" in proc.stderr and str(d / "llmops.db") in proc.stderr and "chmod u+w" in proc.stderr
+
+
+def test_recovery_never_takes_a_live_writers_folder(tmp_path):
+    """Between another process's two renames, a reader sees no target: it must wait, not move that work."""
+    import subprocess
+    import sys
+
+    from llmops_nb.workspace import files as F, recover_dir
+
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time_ok = F.process_start_time(writer.pid)
+        target = tmp_path / "checkpoint"
+        done = tmp_path / f".checkpoint.{writer.pid}-abc.tmp"
+        old = tmp_path / f".checkpoint.old-{writer.pid}"
+        for folder, step in ((done, "20"), (old, "10")):
+            folder.mkdir()
+            (folder / "step").write_text(step)
+        (done / F.COMPLETE_MARK).touch()
+        assert time_ok is not None
+        assert recover_dir(target) is False and done.exists() and old.exists() and not target.exists()
+    finally:
+        writer.kill()
+        writer.wait()
+    assert recover_dir(target) is True and (target / "step").read_text() == "20"
