@@ -2,36 +2,20 @@
 process next opens the workspace (registered as a workspace open hook)."""
 from __future__ import annotations
 
-import os
 import socket
 import time
 from typing import Optional
 
 from ..workspace import on_open
-
-
-def proc_token(pid: int) -> Optional[str]:
-    """Process start time from /proc, so a reused pid is not mistaken for the run's process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read().decode(errors="replace")
-        return data.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+from ..workspace.processes import pid_running, start_token
 
 
 def alive(pid: int, token: Optional[str]) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """The run's process still runs (a pid reused by another process, with another start time, does not count)."""
+    if not pid_running(pid):
         return False
-    except PermissionError:
-        return True
-    if token is not None:
-        current = proc_token(pid)
-        if current is not None and current != token:
-            return False
-    return True
+    current = start_token(pid) if token is not None else None
+    return current is None or current == token
 
 
 @on_open

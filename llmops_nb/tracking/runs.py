@@ -18,8 +18,9 @@ from ..display import jsonable
 from ..errors import InputError, not_found
 from ..seeding import current_seed, on_seed, seed as seed_everything
 from ..workspace import workspace
+from ..workspace.processes import start_token
 from .environment import environment
-from .liveness import proc_token, reap_crashed_runs
+from .liveness import reap_crashed_runs
 from .run import Run, innermost_open, push_open
 from .table import RunsTable
 
@@ -40,7 +41,7 @@ def start_run(name: str = "run", params: Optional[Dict[str, Any]] = None, *, tag
     ws.db.execute(
         "INSERT INTO runs (id, name, kind, status, started_at, pid, host, proc_token, parent_id, env) "
         "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-        (run_id, str(name), kind, time.time(), pid, socket.gethostname(), proc_token(pid),
+        (run_id, str(name), kind, time.time(), pid, socket.gethostname(), start_token(pid),
          parent.id if parent is not None else None,
          json.dumps(environment(seed if seed is not None else current_seed()), default=str)))
     run = Run(run_id, ws, owned=True)

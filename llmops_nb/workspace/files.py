@@ -12,7 +12,9 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Optional, Union
+from typing import Iterator, List, Union
+
+from .processes import pid_running, process_start_time
 
 PathLike = Union[str, os.PathLike]
 COMPLETE_MARK = ".complete"  # written into an atomic_dir temp folder once its content is whole
@@ -150,12 +152,8 @@ def _made_by_a_live_process(pid: int, path: Path) -> bool:
     """True if process `pid` runs and started before `path` was last written (a reused pid did not make it)."""
     if pid == os.getpid():
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_running(pid):
         return False
-    except PermissionError:
-        return True
     started = process_start_time(pid)
     if started is None:
         return True
@@ -163,18 +161,6 @@ def _made_by_a_live_process(pid: int, path: Path) -> bool:
         return started <= path.lstat().st_mtime + 1
     except OSError:
         return True
-
-
-def process_start_time(pid: int) -> Optional[float]:
-    """When process `pid` started (Unix time, from /proc), or None where /proc cannot tell."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            ticks = int(fh.read().decode(errors="replace").rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", "rb") as fh:
-            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
 
 
 def clean_stale(folders: List[Path], *, depth: int = 2) -> List[Path]:

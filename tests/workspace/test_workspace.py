@@ -339,10 +339,11 @@ def test_recovery_never_takes_a_live_writers_folder(tmp_path):
     import sys
 
     from llmops_nb.workspace import files as F, recover_dir
+    from llmops_nb.workspace.processes import process_start_time
 
     writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        time_ok = F.process_start_time(writer.pid)
+        time_ok = process_start_time(writer.pid)
         target = tmp_path / "checkpoint"
         done = tmp_path / f".checkpoint.{writer.pid}-abc.tmp"
         old = tmp_path / f".checkpoint.old-{writer.pid}"
