@@ -20,7 +20,7 @@ def checkpoint_state(folder: Path) -> Optional[dict]:
     """
     ckpt = folder / CHECKPOINT
     recover_dir(ckpt)
-    clean_stale([folder], depth=0)
+    clean_stale([(folder, 0)])  # leftovers of savers in other, dead processes
     if not ckpt.exists():
         return None
     try:

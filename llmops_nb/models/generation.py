@@ -34,7 +34,7 @@ from .options import real_number, whole_number
 from .outputs import Generation, Generations
 from .prompts import to_chat
 from .registered import FineTunedModel
-from .response_cache import ResponseStore, cached_responses, clear_cache, log_row
+from .response_cache import ResponseStore, cached_responses, clear_cache
 from .runtime import require_torch
 
 
@@ -96,7 +96,7 @@ def _from_cache(prompts: List[str], keys: List[Optional[str]], store: ResponseSt
         if key in hits:
             h = hits[key]
             results[i] = Generation(p, h["output"], h["tokens_in"], h["tokens_out"], h["latency_s"], True, h["finish"])
-            log_rows.append(log_row(store.model, store.identity, results[i], key, store.params))
+            log_rows.append(store.log_row(results[i], key))
     store.save([], log_rows)
     return results
 
@@ -213,7 +213,7 @@ class _Pending:
                 if self.keys[i] and first:
                     cache_rows.append((self.keys[i], g))
                     first = False
-                log_rows.append(log_row(store.model, store.identity, g, self.keys[i], store.params))
+                log_rows.append(store.log_row(g, self.keys[i]))
         store.save(cache_rows, log_rows)
         finished.clear()
 

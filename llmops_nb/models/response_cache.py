@@ -19,18 +19,19 @@ def cached_responses(keys: Sequence[str]) -> Dict[str, dict]:
     return {r["key"]: dict(r) for r in rows}
 
 
-def log_row(model: str, identity: Optional[str], g: Generation, key: Optional[str], params: dict) -> tuple:
-    """One generations-table row for `g`, stamped now and with the active run."""
-    run = active_run()
-    return (time.time(), run.id if run is not None else None, model, identity or "", g.prompt, g.text,
-            g.tokens_in, g.tokens_out, g.latency_s, int(g.cached), key, json.dumps(params))
-
-
 class ResponseStore:
-    """Where one `generate` call keeps what it produced: the cache (when the model has an identity) and the log."""
+    """Where one `generate` call keeps what it produced: the cache (when the model has an identity) and the log,
+    every row stamped with the run that was active when the call began."""
 
     def __init__(self, model: str, identity: Optional[str], params: dict):
         self.model, self.identity, self.params = model, identity, params
+        run = active_run()
+        self.run_id = run.id if run is not None else None
+
+    def log_row(self, g: Generation, key: Optional[str]) -> tuple:
+        """One generations-table row for `g`, stamped now."""
+        return (time.time(), self.run_id, self.model, self.identity or "", g.prompt, g.text, g.tokens_in,
+                g.tokens_out, g.latency_s, int(g.cached), key, json.dumps(self.params))
 
     def save(self, cache_rows: List[Tuple[str, Generation]], log_rows: List[tuple]) -> None:
         """Cache and log together, in one transaction: a Ctrl-C keeps both or neither."""
@@ -60,4 +61,4 @@ def clear_cache(model: Optional[str] = None) -> int:
     return db.execute("DELETE FROM generation_cache WHERE model=?", (str(model),)).rowcount
 
 
-__all__ = ["ResponseStore", "cached_responses", "clear_cache", "log_row"]
+__all__ = ["ResponseStore", "cached_responses", "clear_cache"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 from typing import Optional
 
 from ..workspace import on_open
+from ..workspace.files import clean_stale
 from ..workspace.processes import pid_running, start_token
 
 
@@ -30,4 +32,7 @@ def reap_crashed_runs(conn) -> int:
             "SELECT max(ts) FROM records WHERE run_id=?)", (run_id, run_id)).fetchone()[0]
         conn.execute("UPDATE runs SET status='crashed', ended_at=?, error=? WHERE id=? AND status='running'",
                      (last or time.time(), "the process ended without closing the run (killed or crashed)", run_id))
+    if dead:  # an artifact the killed process was copying is a temp file in its run's folder
+        artifacts = Path(conn.path).parent / "artifacts"
+        clean_stale([(artifacts / run_id, 0) for run_id in dead if (artifacts / run_id).is_dir()])
     return len(dead)

@@ -68,6 +68,10 @@ def push_open(run: "Run") -> None:
         _open.append(run)
 
 
+def any_open() -> bool:
+    return bool(_open)
+
+
 def innermost_open(workspace_path: Path) -> Optional["Run"]:
     """The innermost run this process opened in the workspace at `workspace_path` and has not ended (runs
     opened in another workspace before a switch are not where new work belongs)."""

@@ -21,7 +21,7 @@ from ..workspace import workspace
 from ..workspace.processes import start_token
 from .environment import environment
 from .liveness import reap_crashed_runs
-from .run import Run, innermost_open, push_open
+from .run import Run, any_open, innermost_open, push_open
 from .table import RunsTable
 
 RUN_ENV_VAR = "LLMOPS_RUN_ID"  # set by run_notebook so a child kernel's record() lands on the parent's run
@@ -68,11 +68,13 @@ _checked_env_runs: set = set()
 
 def active_run() -> Optional[Run]:
     """The innermost open run of this process, else the run named by LLMOPS_RUN_ID (set by run_notebook)."""
+    run_id = os.environ.get(RUN_ENV_VAR)
+    if not run_id and _auto_run is None and not any_open():
+        return None  # nothing can be active: do not open a workspace for it (seed() in a fresh process stays free)
     ws = workspace()
     run = innermost_open(ws.path)
     if run is not None:
         return run
-    run_id = os.environ.get(RUN_ENV_VAR)
     if run_id:
         return _env_run(ws, run_id)
     return _auto_run if _auto_run is not None and _auto_run._ws.path == ws.path else None

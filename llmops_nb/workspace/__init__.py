@@ -48,10 +48,14 @@ class Workspace:
         return conn
 
     def clean_stale(self) -> list:
-        """Remove temp files a killed process left behind (finishing any folder swap it cut short)."""
+        """Remove temp files a killed process left behind (finishing any folder swap it cut short). Only where
+        temp files are made: snapshots in datasets/, index files in indexes/NAME/, model folders in models/NAME/
+        and the converted-model cache; a crashed run's artifacts are cleaned when tracking marks it crashed."""
         cache = load_settings().cache
-        folders = [self.path / d for d in _SUBDIRS] + [(Path(cache).expanduser() if cache else self.path / "cache") / "models"]
-        return clean_stale([f for f in folders if f.is_dir()])
+        cache_models = (Path(cache).expanduser() if cache else self.path / "cache") / "models"
+        places = [(self.path / "datasets", 0), (self.path / "artifacts", 0), (self.path / "indexes", 1),
+                  (self.path / "models", 1), (cache_models, 0)]
+        return clean_stale([(f, depth) for f, depth in places if f.is_dir()])
 
     def dir(self, name: str) -> Path:
         """A subfolder of the workspace, created on first use."""

@@ -90,10 +90,11 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite may have rolled back on its own (e.g. a full disk); then the error stands
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def select_in(conn: sqlite3.Connection, sql: str, ids: Sequence[Any], params: Sequence[Any] = ()) -> Iterator[Any]:

@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Union
+from typing import Iterator, List, Tuple, Union
 
 from .processes import pid_running, process_start_time
 
@@ -128,7 +128,10 @@ def recover_dir(target: PathLike) -> bool:
     for candidates in (finished, replaced):
         if candidates:
             best = max(candidates, key=lambda p: p.stat().st_mtime)
-            _rename_into_place(best, target)
+            try:
+                _rename_into_place(best, target)
+            except OSError:  # another process recovered it first
+                return target.exists()
             return True
     return False
 
@@ -149,7 +152,7 @@ def _parse_temp(name: str):
 
 
 def _made_by_a_live_process(pid: int, path: Path) -> bool:
-    """True if process `pid` runs and started before `path` was last written (a reused pid did not make it)."""
+    """True if process `pid` runs and started before `path` last changed (a reused pid did not make it)."""
     if pid == os.getpid():
         return True
     if not pid_running(pid):
@@ -157,17 +160,17 @@ def _made_by_a_live_process(pid: int, path: Path) -> bool:
     started = process_start_time(pid)
     if started is None:
         return True
-    try:
-        return started <= path.lstat().st_mtime + 1
+    try:  # ctime, not mtime: a rename or copystat (copytree) leaves an old mtime but sets ctime to now
+        return started <= path.lstat().st_ctime + 1
     except OSError:
         return True
 
 
-def clean_stale(folders: List[Path], *, depth: int = 2) -> List[Path]:
-    """Remove temp files and folders that a process which no longer runs left in `folders` (and their
-    subfolders, `depth` levels down), first recovering any folder swap it cut short. Returns what went."""
+def clean_stale(folders: List[Tuple[Path, int]]) -> List[Path]:
+    """Remove temp files and folders that a process which no longer runs left in each (folder, depth): the folder
+    and its subfolders `depth` levels down, first recovering any folder swap it cut short. Returns what went."""
     removed: List[Path] = []
-    for folder in folders:
+    for folder, depth in folders:
         removed += _clean_folder(Path(folder), depth)
     return removed
 

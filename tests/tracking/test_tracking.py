@@ -236,3 +236,11 @@ def test_runs_filters_are_checked_and_ids_match_literally(ws, run_cli):
     assert "unknown run '%'" in p.stderr
     with pytest.raises(InputError, match="give a run id"):
         L.get_run("  ")
+
+
+def test_seed_outside_any_run_opens_no_workspace(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("LLMOPS_HOME", "LLMOPS_RUN_ID")}
+    out = subprocess.run([sys.executable, "-c", "import llmops_nb as L; print(L.seed(3))"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
+    assert list(tmp_path.iterdir()) == [], "seeding alone writes nothing"

@@ -158,6 +158,22 @@ def test_transaction_commits_or_rolls_back_everything(ws):
     assert not db.in_transaction
 
 
+def test_a_failed_commit_rolls_back_and_releases_the_write_lock(ws):
+    import sqlite3 as sq
+
+    from llmops_nb.workspace import transaction
+
+    db = ws.db
+    with pytest.raises(sq.IntegrityError):
+        with transaction(db):
+            db.execute("PRAGMA defer_foreign_keys = ON")  # the violation below is found at COMMIT
+            db.execute("INSERT INTO params (run_id, key, value) VALUES ('no-such-run', 'k', '1')")
+    assert not db.in_transaction
+    with transaction(db):  # the connection can write again
+        db.execute("CREATE TABLE t (x INTEGER)")
+    assert db.execute("SELECT count(*) FROM params").fetchone()[0] == 0
+
+
 def test_select_in_batches_any_number_of_ids(ws):
     from llmops_nb.workspace import select_in
 
@@ -196,9 +212,17 @@ def _dead_pid() -> int:
 
 
 def test_temp_files_of_dead_processes_are_removed_on_open_and_live_ones_kept(tmp_path):
+    import socket
+    import time
+
     d = tmp_path / "ws"
     Workspace(d).close()
     dead, live = _dead_pid(), os.getpid()
+    conn = sqlite3.connect(d / "llmops.db")  # run r1's process was killed while it copied an artifact
+    conn.execute("INSERT INTO runs (id, name, kind, status, started_at, pid, host) VALUES ('r1', 'x', 'run', "
+                 "'running', ?, ?, ?)", (time.time(), dead, socket.gethostname()))
+    conn.commit()
+    conn.close()
     leftovers = [d / "datasets" / f".incoming-{dead}-123.parquet", d / "datasets" / f".spill-{dead}-9.pkl",
                  d / "indexes" / "pydoc" / f".abc.usearch.{dead}-x1y2.tmp", d / "artifacts" / "r1" / f".out.tmp-{dead}"]
     in_flight = [d / "datasets" / f".incoming-{live}-456.parquet", d / "indexes" / "pydoc" / f".abc.usearch.{live}-q.tmp"]
@@ -210,9 +234,11 @@ def test_temp_files_of_dead_processes_are_removed_on_open_and_live_ones_kept(tmp
             (p / "part").write_text("half")
         else:
             p.write_text("x")
-    Workspace(d).close()
+    w = Workspace(d)
     assert [p for p in leftovers if p.exists()] == []
     assert all(p.exists() for p in in_flight + user_files), "a live process's temp files and the user's own stay"
+    assert w.db.execute("SELECT status FROM runs WHERE id='r1'").fetchone()[0] == "crashed"
+    w.close()
 
 
 def test_a_folder_swap_cut_short_is_recovered_on_open(tmp_path):
@@ -351,8 +377,10 @@ def test_recovery_never_takes_a_live_writers_folder(tmp_path):
             folder.mkdir()
             (folder / "step").write_text(step)
         (done / F.COMPLETE_MARK).touch()
-        assert time_ok is not None
+        for folder in (done, old):  # a renamed folder keeps the old mtime it had (copytree copies it too)
+            os.utime(folder, (time_ok - 86400, time_ok - 86400))
         assert recover_dir(target) is False and done.exists() and old.exists() and not target.exists()
+        assert F.clean_stale([(tmp_path, 0)]) == [] and done.exists() and old.exists()
     finally:
         writer.kill()
         writer.wait()
