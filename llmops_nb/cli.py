@@ -61,9 +61,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"llmops: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except sqlite3.DatabaseError as exc:  # raised while reading rows, past where the connection translates it
-        from .workspace import storage_error_of_current
+        from .workspace import storage_error_while_reading
 
-        err = storage_error_of_current(exc)
+        err = storage_error_while_reading(exc)
         if not isinstance(err, LlmopsError):
             raise
         print(f"llmops: error: {err}", file=sys.stderr)

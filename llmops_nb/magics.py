@@ -83,9 +83,9 @@ class LlmopsMagics(Magics):
         except LlmopsError as exc:
             raise UsageError(str(exc)) from None
         except sqlite3.DatabaseError as exc:  # raised while reading rows, past where the connection translates it
-            from .workspace import storage_error_of_current
+            from .workspace import storage_error_while_reading
 
-            err = storage_error_of_current(exc)
+            err = storage_error_while_reading(exc)
             if not isinstance(err, LlmopsError):
                 raise
             raise UsageError(str(err)) from None

@@ -28,6 +28,7 @@ from ..config import progress_disabled
 from ..errors import InputError
 from ..models.loading import load_embedder
 from ..workspace import select_in, transaction, workspace
+from ..workspace.db import open_cache_db
 from .chunking import fast_backend
 
 CACHE_VERSION = 1
@@ -61,12 +62,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         conn = _conns.get(key)
         if conn is not None:
             return conn
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout = 60000")
-        conn.execute("PRAGMA page_size = 16384")  # only takes effect on a new file
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = open_cache_db(path, first_pragmas=["page_size = 16384"])  # big rows: fewer overflow pages
         conn.execute("CREATE TABLE IF NOT EXISTS vectors (h BLOB PRIMARY KEY, v BLOB NOT NULL)")
         _conns[key] = conn
         return conn

@@ -9,7 +9,7 @@ from typing import Dict, Optional, Union
 
 from ..config import load_settings
 from ..errors import WorkspaceError
-from .db import on_open, open_db, run_open_hooks, select_in, storage_error, transaction
+from .db import on_open, open_db, run_open_hooks, select_in, storage_error, storage_kind, transaction
 from .files import atomic_copy, atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text, clean_stale, recover_dir
 from .names import check_name
 
@@ -141,12 +141,29 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
 
 
-def storage_error_of_current(exc: sqlite3.DatabaseError) -> Exception:
-    """The one-line WorkspaceError for a storage error the current workspace's database raised while rows were
-    being read (after `execute` returned, where the connection cannot translate it), else `exc` itself."""
-    if _current is None:
+def storage_error_while_reading(exc: sqlite3.DatabaseError) -> Exception:
+    """A one-line WorkspaceError for a storage error raised while rows were being read (past the `execute` that
+    names its file), else `exc` itself. Which file failed is found by a read-only quick_check of the workspace
+    database (only on this error path); if that one is whole, a cache was."""
+    if not storage_kind(exc):
         return exc
-    return storage_error(_current.path / DB_NAME, exc)
+    db_path = _current.path / DB_NAME if _current is not None else None
+    if db_path is not None and not _quick_check_ok(db_path):
+        return storage_error(db_path, exc)
+    where = f" of the workspace {_current.path}" if _current is not None else ""
+    return WorkspaceError(f"a cache database{where} failed while its rows were read ({exc}); the workspace database "
+                          "itself is whole: delete the embedding cache under LLMOPS_CACHE (it is rebuilt as needed)")
+
+
+def _quick_check_ok(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
 
 
 def reset_workspace() -> None:

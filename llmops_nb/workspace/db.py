@@ -38,48 +38,73 @@ class Connection(sqlite3.Connection):
     """A connection whose storage errors name the database file and say how to recover, in one line."""
 
     path: Path
+    is_cache = False  # a cache database (embeddings): damage means delete it, not recover it
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:  # type: ignore[override]
         try:
             return super().execute(sql, parameters)
         except sqlite3.DatabaseError as exc:
-            raise storage_error(self.path, exc) from None
+            raise storage_error(self.path, exc, cache=self.is_cache) from None
 
     def executemany(self, sql: str, seq: Iterable[Any]) -> sqlite3.Cursor:  # type: ignore[override]
         try:
             return super().executemany(sql, seq)
         except sqlite3.DatabaseError as exc:
-            raise storage_error(self.path, exc) from None
+            raise storage_error(self.path, exc, cache=self.is_cache) from None
 
 
 # SQLite primary result codes -> what they mean for the user; the text is the fallback before Python 3.11
-_KINDS = {10: "damaged", 11: "damaged", 26: "damaged", 8: "read-only", 14: "cannot open"}
-_TEXTS = {"malformed": "damaged", "not a database": "damaged", "readonly": "read-only", "unable to open": "cannot open"}
+_KINDS = {11: "damaged", 26: "damaged", 10: "i/o", 8: "read-only", 14: "cannot open"}
+_TEXTS = {"malformed": "damaged", "not a database": "damaged", "disk I/O": "i/o", "readonly": "read-only",
+          "unable to open": "cannot open"}
 
 
-def _kind(exc: sqlite3.DatabaseError) -> str:
+def storage_kind(exc: sqlite3.DatabaseError) -> str:
+    """'damaged', 'i/o', 'read-only', 'cannot open', or '' for an error that is not about the file."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
         return _KINDS.get(code & 0xFF, "")
     return next((kind for text, kind in _TEXTS.items() if text in str(exc)), "")
 
 
-def storage_error(path: Path, exc: sqlite3.DatabaseError) -> Exception:
-    """The one-line WorkspaceError for a damaged, read-only or unopenable database; other errors unchanged."""
+def storage_error(path: Path, exc: sqlite3.DatabaseError, *, cache: bool = False) -> Exception:
+    """The one-line WorkspaceError for a damaged, unreadable, read-only or unopenable database; other errors
+    unchanged. `cache`: the file is a cache (rebuilt on demand), so the advice is to delete it."""
     if isinstance(exc, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
         return exc
-    kind = _kind(exc)
+    kind = storage_kind(exc)
+    what = "cache database" if cache else "workspace database"
+    if kind == "damaged" and cache:
+        return WorkspaceError(f"{what} {path} is damaged ({exc}); it only holds a cache: delete it and it is rebuilt "
+                              "as needed")
     if kind == "damaged":
         return WorkspaceError(
-            f"workspace database {path} is damaged ({exc}); it was left untouched. To recover, stop other "
+            f"{what} {path} is damaged ({exc}); it was left untouched. To recover, stop other "
             f"processes using it and run: sqlite3 {path} .recover | sqlite3 {path.parent / 'recovered.db'}; then "
             f"move the damaged file aside and put recovered.db in its place as {path.name}")
+    if kind == "i/o":
+        return WorkspaceError(f"cannot read or write {what} {path} ({exc}); check the disk it is on (space, errors, a "
+                              "network mount that went away) and retry")
     if kind == "read-only":
-        return WorkspaceError(f"workspace database {path} is read-only ({exc}); make it and its folder writable "
+        return WorkspaceError(f"{what} {path} is read-only ({exc}); make it and its folder writable "
                               f"(chmod u+w {path} {path.parent}) or point LLMOPS_HOME at another folder")
     if kind == "cannot open":
-        return WorkspaceError(f"cannot open workspace database {path} ({exc}); check the folder exists and is writable")
+        return WorkspaceError(f"cannot open {what} {path} ({exc}); check the folder exists and is writable")
     return exc
+
+
+def open_cache_db(path: Path, *, first_pragmas: Sequence[str] = ()) -> sqlite3.Connection:
+    """A connection to a cache database beside the workspace (WAL, busy timeout), whose storage errors name it.
+    `first_pragmas` run before anything else (e.g. a page size, which only a new file takes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
+                           factory=Connection)
+    conn.path, conn.is_cache = path, True
+    for pragma in (*first_pragmas, f"busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}", "journal_mode = WAL",
+                   "synchronous = NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
 
 
 @contextlib.contextmanager

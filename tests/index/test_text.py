@@ -71,3 +71,22 @@ def test_retrieve_numbers_passages_and_merges_neighbouring_chunks(ws):
         L.retrieve("ref", "  ")
     with pytest.raises(InputError, match="k must be a positive integer"):
         L.retrieve("ref", "assert", k=0)
+
+
+def test_a_damaged_embedding_cache_is_named_as_a_cache_to_delete(ws, tmp_path, monkeypatch, run_cli):
+    """Not blamed on the workspace database, whose recovery advice would be wrong for a cache."""
+    import sqlite3
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LLMOPS_CACHE", str(cache))
+    build_index(L.load_dataset(ANIMALS, name="animals"), name="animals", progress=False)
+    [vectors] = list(cache.glob("embeddings/*/vectors.sqlite"))
+    conn = sqlite3.connect(vectors)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(vectors.read_bytes())
+    data[100:] = b"\xee" * (len(data) - 100)  # every page after the header
+    vectors.write_bytes(bytes(data))
+    p = run_cli("search", "animals", "a bird of prey", env={"LLMOPS_CACHE": str(cache)})
+    assert p.returncode == 1 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert "cache database" in p.stderr and "delete" in p.stderr and "recovered.db" not in p.stderr
