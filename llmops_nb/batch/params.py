@@ -113,8 +113,11 @@ _RECORD_CALL = re.compile(r"""\brecord\(\s*(?P<f>[fFrRbBuU]*)(?P<q>["'])(?P<name
 
 
 def recorded_names(path: Path) -> Tuple[Set[str], bool]:
-    """Names the notebook's code passes to `record(...)` as string literals, and whether that list is complete
-    (False when a name is computed, e.g. an f-string or a variable), read from the source without running it."""
+    """Names the notebook's code passes to `record(...)` as string literals, and whether that list is complete.
+
+    It is complete only when every mention of `record` in the code is such a call: a computed name (an f-string,
+    a variable), `record` passed around (`log = L.record`), or no mention at all (a helper module records) means
+    the notebook may record other names, so only the runs can tell."""
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
@@ -124,14 +127,12 @@ def recorded_names(path: Path) -> Tuple[Set[str], bool]:
         if cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
-        calls = len(re.findall(r"\brecord\(", src))
-        found = 0
+        literal = 0
         for m in _RECORD_CALL.finditer(src):
-            found += 1
             if "f" in m.group("f").lower() and "{" in m.group("name"):
-                complete = False
-            else:
-                names.add(m.group("name"))
-        if found < calls:
+                continue
+            names.add(m.group("name"))
+            literal += 1
+        if literal < len(re.findall(r"\brecord\b", src)):
             complete = False
-    return names, complete
+    return names, complete and bool(names)

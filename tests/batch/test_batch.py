@@ -165,3 +165,16 @@ def test_sweep_metric_of_a_computed_name_is_checked_after_the_runs(ws, tmp_path)
     sw = L.sweep(nbp, {"lr": [0.1, 0.2]}, workers=1, metric="nosuch")
     assert sw.best is None and sw.failed_work
     assert "no run recorded 'nosuch'; recorded: score" in str(sw)
+
+
+def test_recorded_names_are_complete_only_when_every_record_is_a_literal_call(tmp_path):
+    from llmops_nb.batch.params import recorded_names
+
+    plain = make_nb(tmp_path / "a.ipynb", "x = 1", "import llmops_nb as L\nL.record('acc', x)\nL.record(\"loss\", 0)")
+    assert recorded_names(plain) == ({"acc", "loss"}, True)
+    alias = make_nb(tmp_path / "b.ipynb", "x = 1", "import llmops_nb as L\nlog = L.record\nlog('acc', x)")
+    assert recorded_names(alias)[1] is False, "record passed around: other names may be recorded"
+    helper = make_nb(tmp_path / "c.ipynb", "x = 1", "import my_helpers\nmy_helpers.train(x)")
+    assert recorded_names(helper) == (set(), False), "no mention at all: a helper module may record"
+    fstring = make_nb(tmp_path / "d.ipynb", "x = 1", "import llmops_nb as L\nL.record(f'acc/{x}', x)")
+    assert recorded_names(fstring)[1] is False
