@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -11,11 +12,22 @@ from .commands import Context, HelpRequested, execute, parse
 from .errors import InputError, LlmopsError
 
 
+def _strict(value):
+    """JSON has no infinity: +-inf become the strings "Infinity" / "-Infinity" (what JavaScript prints)."""
+    if isinstance(value, float) and math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict(v) for v in value]
+    return value
+
+
 def _to_json(result) -> str:
     from .display import jsonable
 
     data = result.to_dict() if hasattr(result, "to_dict") else result
-    return json.dumps(jsonable(data), indent=2, default=str, ensure_ascii=False)
+    return json.dumps(_strict(jsonable(data)), indent=2, default=str, ensure_ascii=False, allow_nan=False)
 
 
 def _check_utf8(argv: List[str]) -> None:
@@ -36,14 +48,25 @@ def _print(text: str) -> int:
         print(text)
         sys.stdout.flush()
     except BrokenPipeError:
-        # stdout is gone: point it at /dev/null so the interpreter's final flush does not complain either
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
+    except OSError as exc:  # a full disk or a closed terminal: say so once, do not leave a traceback
+        _silence_stdout()
+        print(f"llmops: error: cannot write the output ({exc.strerror or exc})", file=sys.stderr)
+        return 1
     return 0
+
+
+def _silence_stdout() -> None:
+    # stdout is gone: point it at /dev/null so the interpreter's final flush does not complain either
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):  # stored text may hold lone surrogates: print them escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         _check_utf8(argv)
         cmd, ns = parse(argv, "cli")
@@ -71,8 +94,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("llmops: interrupted; finished work was kept", file=sys.stderr)
         return 130
-    if result is not None:
-        _print(_to_json(result) if getattr(ns, "json", False) else str(result))
+    if result is not None and _print(_to_json(result) if getattr(ns, "json", False) else str(result)):
+        return 1
     # a result can report failure of the work it describes (a failed notebook run): exit 1
     return 1 if getattr(result, "failed_work", False) else 0
 

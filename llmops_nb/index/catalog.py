@@ -71,6 +71,7 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
         if ds is None:
             raise InputError("give the index a name: build_index(records, name='...')")
         name = check_name("index", ds.name)
+    workspace().require_writable()  # before any embedding: its result could not be stored
     emb = None
     if vectors is None:
         emb = load_embedder(model)

@@ -2,11 +2,12 @@
 every entry point runs on them before any work starts."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from ..errors import InputError
+from ..filters import Filter
 from ..workspace import check_name
 
 DTYPES = {"f32": "f32", "float32": "f32", "f16": "f16", "float16": "f16", "bf16": "bf16", "i8": "i8", "int8": "i8"}
@@ -21,16 +22,36 @@ def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def int_at_least(label: str, value: Any, lo: int = 1) -> int:
-    if not is_int(value) or value < lo:
-        raise InputError(f"{label} must be an integer >= {lo} (got {value!r})")
-    return int(value)
-
-
 def positive_int(label: str, value: Any) -> int:
     if not is_int(value) or value <= 0:
         raise InputError(f"{label} must be a positive integer (got {value!r})")
     return int(value)
+
+
+MAX_BREADTH = 1_000_000  # connectivity / expansion above this only exhausts memory (usearch allocates per search)
+
+
+def int_in_range(label: str, value: Any, lo: int, hi: int = MAX_BREADTH) -> int:
+    if not is_int(value) or not lo <= value <= hi:
+        raise InputError(f"{label} must be an integer from {lo:,} to {hi:,} (got {value!r})")
+    return int(value)
+
+
+def filter_text(where: Any) -> Optional[str]:
+    """The text of a `where` filter (a string or a parsed `Filter`), None for no filter; anything else, or an
+    empty string, is one InputError."""
+    if where is None:
+        return None
+    if isinstance(where, Filter):
+        return where.text
+    if not isinstance(where, str):
+        raise InputError(f"a filter is a string such as \"topic == 'try'\" (or a parse_filter() result), not a "
+                         f"{type(where).__name__}")
+    text = where.strip()
+    if not text:
+        raise InputError("the filter is empty; give a condition such as \"topic == 'try'\", or no filter to search "
+                         "everything")
+    return text
 
 
 def check_params(dtype: str, metric: str, connectivity: int, expansion_add: int, expansion_search: int) -> str:
@@ -39,9 +60,9 @@ def check_params(dtype: str, metric: str, connectivity: int, expansion_add: int,
         raise InputError(f"unknown dtype '{dtype}'; use f32, f16 or i8 (i8 is 4x smaller, with slightly lower recall)")
     if metric not in METRICS:
         raise InputError(f"unknown metric '{metric}'; use {', '.join(METRICS)}")
-    int_at_least("connectivity", connectivity, 2)
-    int_at_least("expansion_add", expansion_add)
-    int_at_least("expansion_search", expansion_search)
+    int_in_range("connectivity", connectivity, 2, 1024)
+    int_in_range("expansion_add", expansion_add, 1)
+    int_in_range("expansion_search", expansion_search, 1)
     return DTYPES[dtype]
 
 
@@ -51,4 +72,5 @@ def check_index_name(name: Any) -> str:
 
 
 __all__ = ["DEFAULT_CONNECTIVITY", "DEFAULT_EXPANSION_ADD", "DEFAULT_EXPANSION_SEARCH", "DEFAULT_MODEL", "DTYPES",
-           "METRICS", "check_index_name", "check_params", "int_at_least", "is_int", "positive_int"]
+           "MAX_BREADTH", "METRICS", "check_index_name", "check_params", "filter_text", "int_in_range",
+           "is_int", "positive_int"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..display import html_kv
 from ..errors import InputError
-from .params import int_at_least, positive_int
+from .params import int_in_range, positive_int
 
 
 @dataclass
@@ -68,7 +68,7 @@ def measure_recall(usearch_ix, *, index: str, dtype: str, current_expansion_sear
     k = positive_int("k", k)
     sample = positive_int("sample", sample)
     if expansion_search is not None:
-        expansion_search = int_at_least("expansion_search", expansion_search)
+        expansion_search = int_in_range("expansion_search", expansion_search, 1)
     n = int(usearch_ix.size)
     if n < 2:
         raise InputError(f"index '{index}' has {n} vectors; recall needs at least 2")

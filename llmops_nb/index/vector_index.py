@@ -20,7 +20,7 @@ from . import storage
 from .changes import IndexChanges
 from .embeddings import EmbeddingCache, embed, normalize_rows
 from .filtered import MetadataFilters
-from .params import int_at_least, positive_int
+from .params import filter_text, int_in_range, positive_int
 from .recall import RecallReport, measure_recall
 from .results import SearchResults
 
@@ -67,7 +67,7 @@ class VectorIndex(IndexChanges):
 
     @expansion_search.setter
     def expansion_search(self, value: int) -> None:
-        value = int_at_least("expansion_search", value)
+        value = int_in_range("expansion_search", value, 1)
         self._wsobj.db.execute("UPDATE indexes SET expansion_search=? WHERE id=?", (value, self.id))
         self._row["expansion_search"] = value
         self._ix.expansion_search = value
@@ -197,7 +197,7 @@ class VectorIndex(IndexChanges):
             raise InputError("the query vector has NaN or infinite values")
         return vec, None
 
-    def _scores(self, distances: np.ndarray) -> np.ndarray:
+    def _scores(self, distances: np.ndarray) -> np.ndarray:  # noqa: D102
         return -distances if self.metric == "l2sq" else 1.0 - distances
 
     def search(self, query: Union[str, Sequence[float], np.ndarray], k: int = 5, *, where: Optional[str] = None,
@@ -211,7 +211,7 @@ class VectorIndex(IndexChanges):
         """
         t0 = time.perf_counter()
         k = positive_int("k", k)
-        where = str(where).strip() if where is not None else None
+        where = filter_text(where)
         if where:
             self._filters.match(where)  # a bad filter fails before the query is embedded
         vec, text = self._query_vector(query)
@@ -224,11 +224,17 @@ class VectorIndex(IndexChanges):
             elif where:
                 keys, dists, note, method = self._filters.search(self._ix, vec, k, where, exact)
             else:
-                if k > size:
-                    note = f"k={k} is more than the {size} chunks in the index; returned all {size}"
-                    k = size
+                asked, k = k, min(k, size)
                 m = self._ix.search(vec, k, exact=exact)
                 keys, dists = m.keys, m.distances
+                if len(keys) < k:  # HNSW can miss some of a small or oddly shaped graph
+                    note = (f"HNSW found {len(keys)} of the {k} chunks asked for; search with exact=True (--exact) "
+                            "for all")
+                elif asked > size:
+                    note = f"k={asked} is more than the {size} chunks in the index; returned all {size}"
+        if len(dists) and np.isnan(np.asarray(dists, dtype=np.float64)).any():
+            raise storage.DamagedIndexError(f"index '{self.name}': its file {self.path} holds damaged vectors (a "
+                                            f"search scored NaN); rebuild it with {self.rebuild_command}")
         return SearchResults(index=self.name, query=text, keys=keys, scores=self._scores(dists), fetch=self._fetch,
                              k=k, where=where or None, exact=exact, note=note, method=method,
                              elapsed_ms=(time.perf_counter() - t0) * 1e3)

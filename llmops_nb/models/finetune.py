@@ -74,6 +74,7 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
     if existing is not None and resume and json.loads(existing["params"]).get("config_hash") == chash \
             and (workspace().path / existing["path"]).exists():
         return from_row(existing)
+    workspace().require_writable()  # before any training: the model could not be registered
     folder = workspace().dir("models") / name
     state = _resume_state(folder, name, chash, resume)
     params = _run_params(config, data, base, dev, name)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import threading
 import time
@@ -18,7 +19,24 @@ from typing import Any, Dict, List, Optional, Union
 
 from ..display import STYLE, esc, fmt_duration, fmt_time, html_table, jsonable
 from ..errors import InputError, LlmopsWarning, not_found
-from ..workspace import atomic_copy, workspace
+from ..workspace import atomic_copy, atomic_dir, check_name, workspace
+from ..workspace.names import MAX_NAME
+
+MAX_KEY = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_key(kind: str, key: Any) -> str:
+    """A metric, param, tag or record name: any text a table can show (spaces, '/', ':' are fine), but not empty,
+    not over MAX_KEY characters and without control characters."""
+    text = str(key)
+    if not text.strip():
+        raise InputError(f"a {kind} needs a name (got {key!r}); e.g. 'accuracy' or 'loss/train'")
+    if len(text) > MAX_KEY:
+        raise InputError(f"{kind} name '{text[:37]}...' is {len(text)} characters long; use at most {MAX_KEY}")
+    if _CONTROL.search(text):
+        raise InputError(f"{kind} name {text!r} holds a control character (newline, tab, ...); use plain text")
+    return text
 
 
 def encode(value: Any, what: str) -> str:
@@ -183,13 +201,14 @@ class Run:
     # ---- writing ---------------------------------------------------------------------------
     def log_param(self, key: str, value: Any) -> None:
         self._ws.db.execute("INSERT OR REPLACE INTO params (run_id, key, value) VALUES (?, ?, ?)",
-                            (self.id, str(key), encode(value, f"param '{key}'")))
+                            (self.id, check_key("param", key), encode(value, f"param '{key}'")))
 
     def log_params(self, params: Dict[str, Any]) -> None:
-        rows = [(self.id, str(k), encode(v, f"param '{k}'")) for k, v in (params or {}).items()]
+        rows = [(self.id, check_key("param", k), encode(v, f"param '{k}'")) for k, v in (params or {}).items()]
         self._ws.db.executemany("INSERT OR REPLACE INTO params (run_id, key, value) VALUES (?, ?, ?)", rows)
 
     def log_metric(self, key: str, value: float, step: Optional[int] = None) -> None:
+        key = check_key("metric", key)
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -208,25 +227,23 @@ class Run:
 
     def set_tag(self, key: str, value: Any = True) -> None:
         self._ws.db.execute("INSERT OR REPLACE INTO tags (run_id, key, value) VALUES (?, ?, ?)",
-                            (self.id, str(key), encode(value, f"tag '{key}'")))
+                            (self.id, check_key("tag", key), encode(value, f"tag '{key}'")))
 
     def log_artifact(self, path: Union[str, os.PathLike], name: Optional[str] = None) -> Path:
-        """Copy a file or folder into the workspace (atomically) and attach it to this run."""
+        """Copy a file or folder into the workspace (atomically) and attach it to this run. `name` (default: the
+        file's own name, made safe) is a plain name, never a path: it cannot place the copy elsewhere."""
         src = Path(path)
         if not src.exists():
             raise InputError(f"artifact {src} does not exist; pass the path of a file or folder")
-        name = name or src.name
+        if name is None:
+            name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", src.name).lstrip("-.")[:MAX_NAME] or "artifact"
+        name = check_name("artifact", name)
         rel = Path("artifacts") / self.id / name
         dest = self._ws.path / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         if src.is_dir():
-            tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")  # a name clean_stale() knows
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(src, tmp)
-            if dest.exists():
-                shutil.rmtree(dest)
-            os.replace(tmp, dest)
+            with atomic_dir(dest) as tmp:
+                shutil.copytree(src, tmp, dirs_exist_ok=True)
             size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
         else:
             atomic_copy(src, dest)
@@ -241,6 +258,7 @@ class Run:
 
     def record(self, name: str, value: Any) -> Any:
         """Store a named value on this run (numbers also become a metric)."""
+        name = check_key("record", name)
         encoded = encode(value, f"record('{name}')")
         _say_nan_once(str(name), f"record('{name}')", value)
         self._ws.db.execute("INSERT INTO records (run_id, name, value, ts) VALUES (?, ?, ?, ?)",

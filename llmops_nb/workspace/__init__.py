@@ -57,6 +57,14 @@ class Workspace:
                   (self.path / "models", 1), (cache_models, 0)]
         return clean_stale([(f, depth) for f, depth in places if f.is_dir()])
 
+    def require_writable(self) -> None:
+        """Refuse before long work (embedding, training, curating) when its result could not be stored: the
+        database file or the folder is read-only (a chmod, a read-only mount)."""
+        db = self.path / DB_NAME
+        if not os.access(db, os.W_OK) or not os.access(self.path, os.W_OK | os.X_OK):
+            raise WorkspaceError(f"workspace database {db} is read-only, so nothing could be stored; make it and its "
+                                 f"folder writable (chmod u+w {db} {self.path}) or point LLMOPS_HOME at another folder")
+
     def dir(self, name: str) -> Path:
         """A subfolder of the workspace, created on first use."""
         d = self.path / name

@@ -193,3 +193,28 @@ def test_review_page_size_must_be_positive(ipy):
     L.load_dataset([{"text": f"record {i}"} for i in range(5)], name="notes")
     with pytest.raises(UsageError, match=r"page size is the number of records per page, at least 1 \(got 0\)"):
         ipy.line("review notes --page-size 0")
+
+
+def test_cli_prints_any_stored_text_and_strict_json(run_cli, ws):
+    with L.start_run("odd") as run:
+        L.record("surrogate", "bad \ud800 text")  # a lone surrogate, as a broken source can give
+        L.record("best", float("inf"))
+    p = run_cli("run", "show", run.id, check=0)
+    assert "bad \\ud800 text" in p.stdout and "Traceback" not in p.stderr
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    data = json.loads(run_cli("run", "show", run.id, "--json", check=0).stdout, parse_constant=refuse)
+    assert data["records"]["best"] == "Infinity" and data["metrics"]["best"] == "Infinity"
+
+
+def test_cli_output_to_a_full_disk_is_one_line(ws):
+    import os
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("llmops"))
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([exe, "help"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120,
+                           env={**os.environ, "LLMOPS_HOME": str(ws.path)})
+    assert p.returncode == 1 and p.stderr.strip() == "llmops: error: cannot write the output (No space left on device)"

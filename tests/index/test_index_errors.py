@@ -101,8 +101,9 @@ def test_a_too_long_index_name_is_refused_before_the_model_loads(ws, run_cli, mo
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--expansion-search", "-1"), "expansion_search must be an integer >= 1 (got -1)"),
-    (("--expansion-search", "0"), "expansion_search must be an integer >= 1 (got 0)"),
+    (("--expansion-search", "-1"), "expansion_search must be an integer from 1 to 1,000,000 (got -1)"),
+    (("--expansion-search", "0"), "expansion_search must be an integer from 1 to 1,000,000 (got 0)"),
+    (("--expansion-search", "4294967296"), "expansion_search must be an integer from 1 to 1,000,000 (got 4294967296)"),
     (("-k", "0"), "k must be a positive integer (got 0)"),
     (("--sample", "-5"), "sample must be a positive integer (got -5)"),
 ])
@@ -142,3 +143,46 @@ def test_a_lost_usearch_file_says_how_to_rebuild(ix):
     ix.path.unlink()
     with pytest.raises(DamagedIndexError, match=r"index 'docs-ix' lost its file .*; rebuild it with llmops index build"):
         fresh("docs-ix")
+
+
+def test_where_takes_a_parsed_filter_and_refuses_empty_or_non_text(ix, run_cli):
+    from llmops_nb.filters import parse_filter
+
+    q = unit(1, seed=5)[0]
+    assert ix.search(q, k=3, where=parse_filter("topic == 'try'")).ids == ix.search(q, k=3, where="topic == 'try'").ids
+    for bad, says in ((False, "a filter is a string such as"), (b"topic == 'try'", "not a bytes"),
+                      (lambda r: True, "not a function"), ("", "the filter is empty"), ("   ", "the filter is empty")):
+        with pytest.raises(InputError, match=says):
+            ix.search(q, k=3, where=bad)
+    assert "the filter is empty" in one_line(run_cli("search", "docs-ix", "document", "--where", ""), 2)
+
+
+def test_the_note_says_how_many_came_back(ix):
+    q = unit(1, seed=6)[0]
+    res = ix.search(q, k=500)
+    assert len(res) == len(res.ids) <= 40
+    if len(res) == 40:
+        assert res.note == "k=500 is more than the 40 chunks in the index; returned all 40"
+    else:
+        assert res.note.startswith(f"HNSW found {len(res)} of the 40 chunks asked for")
+    assert len(ix.search(q, k=500, exact=True)) == 40
+
+
+def test_damaged_vectors_behind_a_whole_header_are_refused_not_ranked(ix, ws):
+    """usearch restores a file whose vectors were overwritten; a search must not rank NaN scores first."""
+    import subprocess
+    import sys
+
+    path = ix.path
+    data = bytearray(path.read_bytes())
+    data[64:64 + 1024] = b"\xff" * 1024  # NaN bit patterns over the first vectors, the header left whole
+    path.write_bytes(bytes(data))
+    code = ("import numpy as np, llmops_nb as L\n"
+            "q = np.ones(16, dtype=np.float32) / 4\n"
+            "try:\n    L.search('docs-ix', q, k=40, exact=True)\n"
+            "except L.LlmopsError as e:\n    print(type(e).__name__, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "LLMOPS_HOME": str(ws.path)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("DamagedIndexError index 'docs-ix': its file") and "scored NaN" in out.stdout
+    assert "rebuild it with" in out.stdout

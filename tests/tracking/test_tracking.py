@@ -244,3 +244,30 @@ def test_seed_outside_any_run_opens_no_workspace(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "3", out.stderr
     assert list(tmp_path.iterdir()) == [], "seeding alone writes nothing"
+
+
+def test_names_of_logged_things_are_checked_and_artifacts_stay_inside(ws, tmp_path):
+    src = tmp_path / "my report (final).txt"
+    src.write_text("ok")
+    with L.start_run("r") as run:
+        for bad, says in (("", "a record needs a name"), ("x" * 300, "is 300 characters long; use at most 200"),
+                          ("a\nb", "holds a control character")):
+            with pytest.raises(InputError, match=says):
+                L.record(bad, 1)
+        with pytest.raises(InputError, match="a metric needs a name"):
+            run.log_metric(" ", 1.0)
+        run.log_metric("loss/train: epoch 1", 0.5)  # spaces, '/' and ':' are fine in metric names
+        dest = run.log_artifact(src)
+        assert dest.name == "my-report-final-.txt" and dest.read_text() == "ok"
+        for bad in ("../../escaped.txt", "/tmp/abs.txt", "sub/dir.txt"):
+            with pytest.raises(InputError, match="invalid artifact name"):
+                run.log_artifact(src, name=bad)
+        folder = tmp_path / "plots"
+        folder.mkdir()
+        (folder / "a.svg").write_text("<svg/>")
+        run.log_artifact(folder)
+        (folder / "b.svg").write_text("<svg/>")
+        again = run.log_artifact(folder)  # replacing a folder artifact swaps it whole
+        assert sorted(p.name for p in again.iterdir()) == ["a.svg", "b.svg"]
+    assert not (ws.path.parent / "escaped.txt").exists() and not list(ws.path.rglob("*.tmp"))
+    assert set(L.get_run(run.id).artifacts) == {"my-report-final-.txt", "plots"}

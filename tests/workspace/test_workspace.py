@@ -347,7 +347,8 @@ def test_read_only_database_is_one_line(tmp_path):
     from conftest import cli, unprivileged
 
     d = tmp_path / "ws"
-    subprocess.run([sys.executable, "-c", "import llmops_nb as L\nwith L.start_run('a') as r: r.log_metric('x', 1)"],
+    subprocess.run([sys.executable, "-c", "import llmops_nb as L\nwith L.start_run('a') as r: r.log_metric('x', 1)\n"
+                    "L.load_dataset([{'text': 'some words here'}], name='docs')"],
                    env={**os.environ, "LLMOPS_HOME": str(d)}, check=True, timeout=120)
     (d / "llmops.db").chmod(0o444)
     src = tmp_path / "notes.jsonl"
@@ -357,6 +358,11 @@ def test_read_only_database_is_one_line(tmp_path):
     proc = cli("data", "load", str(src), "--name", "notes", env=env, prefix=unprivileged())
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "is read-only" in proc.stderr and str(d / "llmops.db") in proc.stderr and "chmod u+w" in proc.stderr
+    # long work is refused before it starts, not after: no model is loaded, nothing is embedded or written
+    proc = cli("index", "build", "docs", "--name", "docs-ix", env=env, prefix=unprivileged())
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert "is read-only, so nothing could be stored" in proc.stderr
+    assert not (d / "indexes").exists() or not any((d / "indexes").iterdir())
 
 
 def test_recovery_never_takes_a_live_writers_folder(tmp_path):
