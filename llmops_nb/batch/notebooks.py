@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
+from ..checks import whole_number
 from ..config import progress_disabled
 from ..display import STYLE, esc, fmt_duration, html_table
 from ..errors import InputError, did_you_mean
@@ -109,9 +110,8 @@ def run_notebook(path: Union[str, os.PathLike], parameters: Optional[Mapping[str
 
     nb_path = resolve_notebook(path)
     device = _device_check(device)
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1):
-        raise InputError(f"--timeout is seconds per cell, a whole number of at least 1 (got {timeout!r}); "
-                         "omit it for no limit")
+    if timeout is not None:
+        timeout = whole_number("--timeout", timeout, minimum=1, hint="it is seconds per cell; omit it for no limit")
     params = dict(parameters or {})
     declared = declared_parameters(nb_path)
     if "device" in declared and "device" not in params:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from ..checks import whole_number
 from ..config import progress_disabled
 from ..display import esc, fmt_duration, html_table, text_table
 from ..errors import InputError, LlmopsError
@@ -234,8 +235,8 @@ def _plan(path, grid, *, workers, scheduler, parameters, metric, mode) -> _Plan:
         raise InputError(f"mode must be 'max' or 'min', got '{mode}'")
     base = dict(parameters or {})
     points = [check_parameters(nb, {**base, **p}) for p in grid_points(grid)]
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise InputError(f"--workers must be a whole number of at least 1, got {workers!r}")
+    if workers is not None:
+        workers = whole_number("--workers", workers, minimum=1)
     if scheduler:
         check_scheduler(scheduler)
     if metric is not None:

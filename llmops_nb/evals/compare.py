@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from ..checks import whole_number
 from ..config import progress_disabled
 from ..errors import InputError, not_found
 from ..tracking.runs import start_run
@@ -117,8 +118,7 @@ def _plan(eval_set, variants, metrics, *, baseline, few_shot_pool, question_fiel
     if len(set(labels)) != len(labels):
         raise InputError(f"variant '{next(s for s in labels if labels.count(s) > 1)}' is given twice")
     metric_names = M.check_metrics(metrics)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
-        raise InputError(f"limit must be a positive whole number, got {limit!r}")
+    limit = whole_number("limit", limit, minimum=1) if limit is not None else None
     rows, desc = load_rows(eval_set)
     if not rows:
         raise InputError(f"eval set {desc} is empty")
@@ -179,9 +179,8 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
     variants: specs like "zero-shot:smollm2-135m-instruct", "few-shot:M:3", "rag:M:INDEX:4",
     "prompt:M:NAME@v2", "ft:MY_LORA", "ft:MY_LORA+rag:INDEX:4" (see evals.variants).
     """
-    for label, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{label} must be a whole number of at least 1, got {value!r}")
+    max_new_tokens = whole_number("max_new_tokens", max_new_tokens, minimum=1)
+    batch_size = whole_number("batch_size", batch_size, minimum=1)
     plan = _plan(eval_set, variants, metrics, baseline=baseline, few_shot_pool=few_shot_pool,
                  question_field=question_field, reference_field=reference_field, limit=limit)
     t_start = time.time()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import numpy as np
-
+from ..checks import whole_number
 from ..errors import InputError
 from ..filters import Filter
 from ..workspace import check_name
@@ -16,25 +15,15 @@ DEFAULT_MODEL = "all-minilm-l6-v2"
 DEFAULT_CONNECTIVITY = 16
 DEFAULT_EXPANSION_ADD = 128
 DEFAULT_EXPANSION_SEARCH = 64
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def positive_int(label: str, value: Any) -> int:
-    if not is_int(value) or value <= 0:
-        raise InputError(f"{label} must be a positive integer (got {value!r})")
-    return int(value)
-
-
 MAX_BREADTH = 1_000_000  # connectivity / expansion above this only exhausts memory (usearch allocates per search)
 
 
+def positive_int(label: str, value: Any) -> int:
+    return whole_number(label, value, minimum=1)
+
+
 def int_in_range(label: str, value: Any, lo: int, hi: int = MAX_BREADTH) -> int:
-    if not is_int(value) or not lo <= value <= hi:
-        raise InputError(f"{label} must be an integer from {lo:,} to {hi:,} (got {value!r})")
-    return int(value)
+    return whole_number(label, value, minimum=lo, maximum=hi)
 
 
 def filter_text(where: Any) -> Optional[str]:
@@ -73,4 +62,4 @@ def check_index_name(name: Any) -> str:
 
 __all__ = ["DEFAULT_CONNECTIVITY", "DEFAULT_EXPANSION_ADD", "DEFAULT_EXPANSION_SEARCH", "DEFAULT_MODEL", "DTYPES",
            "MAX_BREADTH", "METRICS", "check_index_name", "check_params", "filter_text", "int_in_range",
-           "is_int", "positive_int"]
+           "positive_int"]

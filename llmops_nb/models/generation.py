@@ -25,12 +25,12 @@ import time
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Union
 
+from ..checks import real_number, whole_number
 from ..config import progress_disabled
 from ..errors import InputError, LlmopsError
 from .decoding import COMPACT_BELOW, PREFILL_TOKENS, blocked_vocab_head, eos_ids, forward_flags, is_oom, run_batch
 from .identity import GEN_VERSION, cache_key, folder_fingerprint, model_identity
 from .loading import LoadedModel, load_model, resolve_device
-from .options import real_number, whole_number
 from .outputs import Generation, Generations
 from .prompts import to_chat
 from .registered import FineTunedModel

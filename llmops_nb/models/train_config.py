@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
+from ..checks import real_number, whole_number
 from ..errors import InputError
-from .options import real_number, whole_number
 
 METHODS = ("lora", "full")
 DEFAULT_LR = {"lora": 2e-4, "full": 5e-5}

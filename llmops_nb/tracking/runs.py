@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ..checks import whole_number
 from ..display import jsonable
 from ..errors import InputError, not_found
 from ..seeding import current_seed, on_seed, seed as seed_everything
@@ -166,8 +167,8 @@ def runs(last: Optional[int] = None, *, name: Optional[str] = None, status: Opti
          kind: Optional[str] = None, ws=None) -> RunsTable:
     """Runs, newest first, with their params and latest metrics."""
     ws = ws if ws is not None else workspace()
-    if last is not None and (isinstance(last, bool) or not isinstance(last, int) or last <= 0):
-        raise InputError(f"--last must be a positive number of runs, got {last!r}")
+    if last is not None:
+        last = whole_number("--last", last, minimum=1, hint="it is how many of the newest runs to show")
     if status is not None and status not in STATUSES:
         raise InputError(f"unknown run status '{status}'; use one of {', '.join(STATUSES)}")
     where, args = [], []

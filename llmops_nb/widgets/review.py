@@ -13,9 +13,10 @@ from typing import Optional, Union
 import anywidget
 from traitlets import Dict, Int, List, Unicode, observe
 
+from ..checks import whole_number
 from ..data.datasets import Dataset
 from ..data.review import Review
-from ..errors import InputError, LlmopsError
+from ..errors import LlmopsError
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,8 +40,7 @@ class ReviewWidget(anywidget.AnyWidget):
     committed = Unicode("").tag(sync=True)
 
     def __init__(self, data: Union[str, Dataset, Review], *, page_size: int = 10, **kwargs):
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise InputError(f"page size is the number of records per page, at least 1 (got {page_size!r})")
+        page_size = whole_number("page size", page_size, minimum=1, hint="it is the number of records per page")
         self.core = data if isinstance(data, Review) else Review(data)
         self._busy = False
         super().__init__(dataset_ref=self.core.dataset.ref, page_size=page_size, **kwargs)

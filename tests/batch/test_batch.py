@@ -147,15 +147,15 @@ def test_sweep_and_run_options_are_checked_before_any_work(ws, nb, run_cli):
     with pytest.raises(InputError, match=r"--metric 'scroe': train.ipynb records no value of that name "
                                          r"\(did you mean 'score'\?\); it records label, score"):
         L.sweep(nb, {"lr": [0.1]}, metric="scroe")
-    with pytest.raises(InputError, match="--workers must be a whole number of at least 1"):
+    with pytest.raises(InputError, match="--workers must be a whole number >= 1, got 0"):
         L.sweep(nb, {"lr": [0.1]}, workers=0)
     for bad in (-1, 0):
-        with pytest.raises(InputError, match=r"--timeout is seconds per cell, a whole number of at least 1"):
+        with pytest.raises(InputError, match=r"--timeout must be a whole number >= 1, got -?\d; it is seconds per cell; omit it for no limit"):
             L.run_notebook(nb, timeout=bad)
     assert len(L.runs()) == 0, "nothing ran, no sweep run was opened"
     for args, says in ((("nb", "sweep", str(nb), "--grid", "lr=0.1", "--scheduler", "bogus://x"), "unknown scheme"),
                        (("nb", "sweep", str(nb), "--grid", "lr=0.1", "--metric", "nosuch"), "records no value"),
-                       (("nb", "run", str(nb), "--timeout", "-1"), "--timeout is seconds per cell")):
+                       (("nb", "run", str(nb), "--timeout", "-1"), "it is seconds per cell")):
         p = run_cli(*args, check=2)
         assert says in p.stderr and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
 

@@ -191,7 +191,7 @@ def test_cli_output_into_a_closed_pipe_ends_quietly(ws):
 
 def test_review_page_size_must_be_positive(ipy):
     L.load_dataset([{"text": f"record {i}"} for i in range(5)], name="notes")
-    with pytest.raises(UsageError, match=r"page size is the number of records per page, at least 1 \(got 0\)"):
+    with pytest.raises(UsageError, match=r"page size must be a whole number >= 1, got 0; it is the number of records per page"):
         ipy.line("review notes --page-size 0")
 
 

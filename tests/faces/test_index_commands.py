@@ -45,7 +45,7 @@ def test_cli_bad_input_is_one_line_with_exit_2(run_cli, ws):
     cases = [
         (("search", "zo", "cats"), "unknown index 'zo' (did you mean 'zoo'?)"),
         (("search", "zoo", "   "), "empty query"),
-        (("search", "zoo", "cats", "-k", "0"), "k must be a positive integer"),
+        (("search", "zoo", "cats", "-k", "0"), "k must be a whole number >= 1"),
         (("search", "zoo", "cats", "--where", "kind = 'bird'"), "columns you can filter on: id, chunk, kind"),
         (("search", "zoo", "cats", "--where", "kind = 'bird'"), "use == to compare"),
         (("explore", "zoo"), "explore is a notebook widget"),

@@ -101,11 +101,11 @@ def test_a_too_long_index_name_is_refused_before_the_model_loads(ws, run_cli, mo
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--expansion-search", "-1"), "expansion_search must be an integer from 1 to 1,000,000 (got -1)"),
-    (("--expansion-search", "0"), "expansion_search must be an integer from 1 to 1,000,000 (got 0)"),
-    (("--expansion-search", "4294967296"), "expansion_search must be an integer from 1 to 1,000,000 (got 4294967296)"),
-    (("-k", "0"), "k must be a positive integer (got 0)"),
-    (("--sample", "-5"), "sample must be a positive integer (got -5)"),
+    (("--expansion-search", "-1"), "expansion_search must be a whole number from 1 to 1,000,000, got -1"),
+    (("--expansion-search", "0"), "expansion_search must be a whole number from 1 to 1,000,000, got 0"),
+    (("--expansion-search", "4294967296"), "expansion_search must be a whole number from 1 to 1,000,000, got 4294967296"),
+    (("-k", "0"), "k must be a whole number >= 1, got 0"),
+    (("--sample", "-5"), "sample must be a whole number >= 1, got -5"),
 ])
 def test_recall_refuses_bad_numbers_in_one_line(ix, run_cli, args, message):
     assert message in one_line(run_cli("index", "recall", "docs-ix", *args), 2)

@@ -69,7 +69,7 @@ def test_retrieve_numbers_passages_and_merges_neighbouring_chunks(ws):
     assert sum(len(p.text) for p in short) <= 100
     with pytest.raises(InputError, match="empty question"):
         L.retrieve("ref", "  ")
-    with pytest.raises(InputError, match="k must be a positive integer"):
+    with pytest.raises(InputError, match="k must be a whole number >= 1"):
         L.retrieve("ref", "assert", k=0)
 
 

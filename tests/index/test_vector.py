@@ -139,7 +139,7 @@ def test_metadata_filters_exact_subset_and_oversampled_hnsw(vecs, monkeypatch):
 def test_bad_input_is_refused_with_a_clear_message(vecs):
     ix = build_index(records(20), name="small", vectors=vecs[:20], model=None, progress=False)
     for k in (0, -1, 2.5, True):
-        with pytest.raises(InputError, match="k must be a positive integer"):
+        with pytest.raises(InputError, match="k must be a whole number >= 1"):
             ix.search(vecs[0], k=k)
     res = ix.search(vecs[0], k=50)
     assert len(res) == 20 and "k=50 is more than the 20 chunks" in res.note

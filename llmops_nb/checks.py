@@ -1,20 +1,29 @@
-"""Checks for the numeric options of generation and fine-tuning: a bad value is one InputError naming the
-option, the value and what to give instead, raised before any model loads."""
+"""The checks every numeric option goes through (k, batch sizes, token counts, learning rates, timeouts...): a
+bad value is one InputError naming the option, the value and what to give instead, raised before any work.
+One rule everywhere: a whole number may be given as 8 or 8.0 (not 8.5, "8" or True); NaN and inf never pass."""
 from __future__ import annotations
 
 import math
 import numbers
 from typing import Any, Optional
 
-from ..errors import InputError
+import numpy as np
+
+from .errors import InputError
 
 
-def whole_number(what: str, value: Any, *, minimum: Optional[int] = None, hint: str = "") -> int:
-    """`value` as an int if it is a whole number (>= minimum when given): 8 and 8.0 pass, 8.5 and "8" do not."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) \
-        and float(value) == int(value) and (minimum is None or int(value) >= minimum)
+def whole_number(what: str, value: Any, *, minimum: Optional[int] = None, maximum: Optional[int] = None,
+                 hint: str = "") -> int:
+    """`value` as an int if it is a whole number within the bounds given: 8 and 8.0 pass, 8.5 and "8" do not."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value) \
+        and float(value) == int(value) and (minimum is None or int(value) >= minimum) \
+        and (maximum is None or int(value) <= maximum)
     if not ok:
-        need = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+        if minimum is not None and maximum is not None:
+            need = f"a whole number from {minimum:,} to {maximum:,}"
+        else:
+            need = "a whole number" + (f" >= {minimum}" if minimum is not None else "") + \
+                (f" <= {maximum:,}" if maximum is not None else "")
         raise InputError(f"{what} must be {need}, got {value!r}" + (f"; {hint}" if hint else ""))
     return int(value)
 
@@ -38,5 +47,6 @@ def real_number(what: str, value: Any, *, minimum: Optional[float] = None, above
         need = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
         raise InputError(f"{what} must be {need}, got {value!r}" + (f"; {hint}" if hint else ""))
     return float(value)
+
 
 __all__ = ["real_number", "whole_number"]
