@@ -21,7 +21,7 @@ from .stats import bootstrap_ci, paired
 MIME = "application/vnd.llmops.comparison+json"
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, eq=False)  # compared and hashed by identity, as before it was a dataclass
 class Comparison:
     """Leaderboard (means with bootstrap 95% CIs), paired tests vs the baseline, per-example outputs."""
 

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from .catalog import IndexesTable, build_index, drop_index, indexes, load_index, search
 from .changes import IndexChange
-from .params import check_index_name
+from .params import (
+                     DEFAULT_CONNECTIVITY,
+                     DEFAULT_EXPANSION_ADD,
+                     DEFAULT_EXPANSION_SEARCH,
+                     DEFAULT_MODEL,
+                     DTYPES,
+                     METRICS,
+                     check_index_name,
+)
 from .recall import RecallReport
 from .results import SearchResults
 from .storage import DamagedIndexError
 from .vector_index import VectorIndex
 
-__all__ = ["DamagedIndexError", "IndexChange", "IndexesTable", "RecallReport", "SearchResults", "VectorIndex",
+__all__ = ["DEFAULT_CONNECTIVITY", "DEFAULT_EXPANSION_ADD", "DEFAULT_EXPANSION_SEARCH", "DEFAULT_MODEL", "DTYPES",
+           "METRICS", "DamagedIndexError", "IndexChange", "IndexesTable", "RecallReport", "SearchResults", "VectorIndex",
            "build_index", "check_index_name", "drop_index", "indexes", "load_index", "search"]
