@@ -90,9 +90,10 @@ def write_generation(ix, rel: Path) -> Path:
 
 
 def cleanup_folder(folder: Path, keep: Path) -> None:
-    """Remove generation files no index points at: the replaced one, and leftovers of crashed saves."""
+    """Remove generation files no index points at: whole .usearch files a crashed save wrote but no transaction
+    adopted (given time, so a concurrent save's new file is never taken). Temp files are clean_stale()'s."""
     now = time.time()
-    for f in [*folder.glob("*.usearch"), *folder.glob(".*.tmp")]:
+    for f in folder.glob("*.usearch"):
         if f == keep:
             continue
         try:
