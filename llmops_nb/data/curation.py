@@ -1,26 +1,28 @@
 """`curate`: run curation steps over a snapshot and store the result as a new snapshot, with every removal
 kept in the workspace (reason, what it duplicates, the record itself) so any of them can be reverted.
 
-The snapshot, its curation row and every change are stored in one transaction: a curation that fails or is
-killed leaves nothing in the database (a killed one leaves temp files, removed when a workspace next opens).
-Re-running a curation that yields the same records from the same input gives back the stored result.
+The snapshot, its curation row and every change are stored in one transaction (`commits.store_curation`): a
+curation that fails or is interrupted leaves nothing behind, neither rows nor files; a killed one leaves no rows
+and only temp files named with its pid, removed when a workspace next opens (killed in the instant between
+putting its snapshot file in place and committing, it leaves that file, which no row refers to). Re-running a
+curation with the same steps and seed that yields the same records from the same input gives back the stored
+result.
 
 Planning lives in `planning`, the streaming plumbing in `streaming`, the result and its rendering in
 `curation_result`, reverting in `revert`, splits in `split`; this module re-exports their public names.
 """
 from __future__ import annotations
 
-import json
 import time
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
-from ..display import jsonable
 from ..errors import InputError
 from ..tracking.runs import active_run
-from ..workspace import check_name, transaction, workspace
+from ..workspace import check_name, workspace
+from .commits import store_curation
 from .curation_result import CurationResult, funnel_svg
-from .datasets import Dataset, EmptySnapshotError, StoredFile, dataset, find_snapshot, register_snapshot, write_snapshot
-from .planning import DEFAULT_STEPS, PlannedStep, StepLike, parse_step, plan
+from .datasets import Dataset, EmptySnapshotError, dataset, write_snapshot
+from .planning import DEFAULT_STEPS, StepLike, parse_step, plan
 from .revert import revert
 from .split import Split, split_dataset, split_names
 from .streaming import StepChain
@@ -38,12 +40,13 @@ def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None
     Jaccard threshold; `pii` its mode (redact/drop/flag/off; added if absent); `select=N` appends a
     coverage selection of N records; `split=F` also writes NAME-train and NAME-eval snapshots with a
     seeded fraction F for eval. Every removal is stored with its reason and the record itself:
-    `result.removed` shows them, `result.revert(ids)` restores them. The same curation of the same input
-    run again gives back the version already stored (`result.reused`).
+    `result.removed` shows them, `result.revert(ids)` restores them. The same curation (steps and seed) of
+    the same input run again gives back the version already stored (`result.reused`), which the bare name
+    then means again.
     """
     src = dataset(data)
     target = check_name("dataset", name or src.name)
-    planned = plan(steps, near_threshold=near_threshold, pii=pii, select=select)
+    planned = plan(steps, near_threshold=near_threshold, pii=pii, select=select, columns=src.columns)
     if split is not None:
         split = _eval_fraction(split)
         split_names(target)
@@ -53,7 +56,10 @@ def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None
             stored = write_snapshot(chain.records(), name=target, parent=src)
         except EmptySnapshotError:
             raise _removed_everything(src, chain.report()) from None
-        out, cid, report = _store(chain, src, target, stored, planned, seed=seed, seconds=time.time() - t0)
+        described = [p.describe() for p in planned]
+        out, cid, report = store_curation("curate", src, target, stored, steps=described, report=chain.report(),
+                                          params={"steps": described, "seed": seed}, same_params=("steps", "seed"),
+                                          changes=chain.changes, seconds=time.time() - t0)
     run = active_run()
     if run is not None:
         run.log_metric("curate.records_in", len(src))
@@ -76,30 +82,6 @@ def _removed_everything(src: Dataset, report: List[dict]) -> EmptySnapshotError:
     lost = ", ".join(f"{r['step']} -{r['in'] - r['out']}" for r in report if r["in"] != r["out"])
     return EmptySnapshotError(f"curation removed all {len(src)} records of {src.ref} ({lost}); nothing was stored; "
                               "loosen the steps (e.g. a lower quality bar or a higher near_threshold)")
-
-
-def _store(chain: StepChain, src: Dataset, target: str, stored: StoredFile, planned: List[PlannedStep], *,
-           seed: int, seconds: float) -> Tuple[Dataset, int, List[dict]]:
-    """Store the snapshot, its curation row and its changes in one transaction: (snapshot, curation id, report).
-    When an earlier curation of `src` already produced this very snapshot, that one is given back instead."""
-    described = [p.describe() for p in planned]
-    report = chain.report()
-    db = workspace().db
-    with transaction(db):
-        same = find_snapshot(db, target, stored, parent=src, op="curate")
-        earlier = same and db.execute("SELECT id, report FROM curations WHERE output_id=? AND op='curate' "
-                                      "ORDER BY id DESC LIMIT 1", (same.id,)).fetchone()
-        if earlier:
-            return same, earlier["id"], json.loads(earlier["report"])
-        cid = db.execute("INSERT INTO curations (op, input_id, steps, report, status, seconds, created_at) "
-                         "VALUES ('curate', ?, ?, ?, 'done', ?, ?)",
-                         (src.id, json.dumps(described), json.dumps(jsonable(report), default=str), seconds,
-                          time.time())).lastrowid
-        out = register_snapshot(db, target, stored, parent=src, op="curate", source=src.ref,
-                                params={"steps": described, "seed": seed, "curation_id": cid})
-        db.execute("UPDATE curations SET output_id=? WHERE id=?", (out.id, cid))
-        chain.changes.insert(db, cid)
-    return out, cid, report
 
 
 __all__ = ["CurationResult", "DEFAULT_STEPS", "Split", "curate", "funnel_svg", "parse_step", "plan", "revert",

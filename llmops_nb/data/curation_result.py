@@ -45,8 +45,9 @@ class CurationResult:
     """A curation: `.dataset` (the new snapshot), `.input`, `.report` (per step: in/out, removed by reason,
     edits, flags, metrics, seconds), `.removed` (a DataFrame of removed records beside what they duplicate),
     `.revert(ids)`, and `.splits` when a train/eval split was asked for. `.reused` is True when the result
-    was already stored by an earlier, identical curation (same input, same output): then `.report` and
-    `.removed` are that curation's, and nothing new was written."""
+    was already stored by an earlier, identical curation (same input, steps, seed and output): then `.report`
+    and `.removed` are that curation's, nothing new was written, and the snapshot is its name's current
+    version again."""
 
     dataset: Dataset
     input: Dataset
@@ -131,6 +132,8 @@ class CurationResult:
              "curation_id": self.curation_id, "reused": self.reused, "steps": self.report,
              "examples": [{k: (v[:500] + "…" if isinstance(v, str) and len(v) > 500 else v) for k, v in e.items()}
                           for e in self.examples()]}
+        if self.reused:
+            d["note"] = self._reuse_note()
         if self.splits is not None:
             d["splits"] = self.splits.to_dict()
         return d
@@ -144,7 +147,7 @@ class CurationResult:
         if not self.reused:
             return ""
         return (f"the same curation of {self.input.ref} was already stored as {self.dataset.ref} (curation "
-                f"{self.curation_id}); nothing new was written")
+                f"{self.curation_id}); nothing new was written; {self.dataset.current_note()}")
 
     def _step_rows(self) -> List[dict]:
         rows = []

@@ -1,19 +1,25 @@
 """Versioned, immutable dataset snapshots (Parquet in the workspace, content-addressed) with lineage.
 
-`load_dataset` streams a source into a snapshot; curation and review write new snapshots through
-`create_snapshot`. `dataset("name")` is the latest version, `dataset("name@v2")` a given one.
+A snapshot is made in two steps: `write_snapshot` streams records to a temp file while hashing them; then one
+transaction (`registering`) puts the file at its content-hash name and `register_snapshot` makes it a version,
+or the file goes again if that transaction fails. `load_dataset`, `create_snapshot` (revert, split) and
+`commits.store_curation` (curate, review) all go through them.
 
-Identity is content too: a snapshot with the same records, parent and operation as an existing version of
-the same name IS that version (loading a file twice, or re-running a curation, gives back `name@v1`, not a
-new label), so re-running a notebook reproduces the same references.
+Identity is content too: a snapshot with the same records, parent and operation (and, for curation and review,
+the same recorded steps or decisions) as an existing version of the same name IS that version (loading a file
+twice, or re-running a curation, gives back `name@v1`, not a new label), so re-running a notebook reproduces
+the same references. Versions are numbered in the order they were made and never renumbered.
+
+`dataset("name")` is the name's CURRENT version: the one made or given back (reused) most recently, so the
+bare name always means what the user just made; `dataset("name@v2")` is a given version.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
@@ -22,7 +28,7 @@ from ..errors import InputError, not_found
 from ..tracking.runs import active_run
 from ..workspace import check_name, transaction, workspace
 from .loaders import LineErrors, RecordBuilder, iter_source, record_id
-from .storage import SnapshotWriter
+from .storage import SnapshotWriter, StoredFile
 
 BATCH = 8192
 _REF = re.compile(r"^(?P<name>[^@\s]+)(?:@v?(?P<version>\d+))?$")
@@ -47,11 +53,13 @@ class Dataset:
     """One immutable snapshot. Iterates lazily; `.to_pandas()` loads it all.
 
     `reused` is True when the call that returned it found the same content (same records, parent and
-    operation) already stored under this name, and gave back that version instead of adding one."""
+    operation) already stored under this name, and gave back that version instead of adding one; that version
+    is then the name's current one again, and `replaced` the version the bare name meant just before."""
 
-    def __init__(self, row, *, reused: bool = False):
+    def __init__(self, row, *, reused: bool = False, replaced: Optional[str] = None):
         self._row = dict(row)
         self.reused = reused
+        self.replaced = replaced
         self.id: int = self._row["id"]
         self.name: str = self._row["name"]
         self.version: int = self._row["version"]
@@ -157,21 +165,25 @@ class Dataset:
         d = self.info()
         d.update(snapshot=self.snapshot, params=self.params, path=str(self.path),
                  lineage=[ds.ref for ds in self.lineage()], reused=self.reused)
+        if self.reused:
+            d.update(current=True, replaced=self.replaced, note=self.reuse_note())
         return d
 
     def __repr__(self) -> str:
-        reused = ", reused=True" if self.reused else ""
+        reused = ", reused=True, current=True" if self.reused else ""
         return f"Dataset({self.ref!r}, records={len(self)}, snapshot={self.snapshot[:12]!r}{reused})"
 
     def reuse_note(self) -> str:
-        """For a reused snapshot: that nothing new was stored, and which version the bare name now means."""
+        """For a reused snapshot: that nothing new was stored, and that the bare name now means this version."""
         if not self.reused:
             return ""
-        latest = workspace().db.execute("SELECT max(version) FROM datasets WHERE name=?", (self.name,)).fetchone()[0]
-        note = f"identical content was already stored as {self.ref}; no new version was made"
-        if latest != self.version:
-            note += f" ('{self.name}' alone still means {self.name}@v{latest}, the latest)"
-        return note
+        return f"identical content was already stored as {self.ref}; no new version was made; {self.current_note()}"
+
+    def current_note(self) -> str:
+        """For a reused snapshot: which version the bare name means now (this one) and meant before the call."""
+        if self.replaced in (None, self.ref):
+            return f"{self.name} still means {self.ref}"
+        return f"{self.name} now means {self.ref} again (it meant {self.replaced})"
 
     def _preview_rows(self, n: int = 5) -> List[dict]:
         out = []
@@ -201,20 +213,9 @@ class Dataset:
                 + html_table(self._preview_rows(), cols, total=len(self)))
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    """A snapshot's Parquet file, written and content-addressed, not yet a version of any dataset."""
-
-    digest: str
-    rel: Path
-    n_records: int
-    n_bytes: int
-    columns: List[str]
-
-
 def write_snapshot(records: Iterable[dict], *, name: str, parent: Optional[Dataset] = None) -> StoredFile:
-    """Stream records (each with 'id' and 'text') into the workspace's content-addressed Parquet store.
-    No records: EmptySnapshotError, and nothing is left behind."""
+    """Stream records (each with 'id' and 'text') to a temp Parquet file, hashed; `registering` then stores it
+    under its content hash. No records: EmptySnapshotError, and nothing is left behind."""
     writer = SnapshotWriter(workspace().path)
     try:
         buf: List[dict] = []
@@ -228,30 +229,81 @@ def write_snapshot(records: Iterable[dict], *, name: str, parent: Optional[Datas
             raise EmptySnapshotError(f"no records to store in dataset '{name}'" +
                                      (f" (all {len(parent)} records of {parent.ref} were removed)" if parent else "") +
                                      "; check the source or loosen the filters")
-        digest, rel = writer.finish()
+        stored = writer.stored()
     except BaseException:
         writer.abort()
         raise
-    return StoredFile(digest, rel, writer.n, writer.n_bytes, writer.columns)
+    return stored
 
 
-def find_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str) -> Optional[Dataset]:
-    """The first version of `name` with this content, parent and op (marked `reused`), or None."""
-    row = db.execute("SELECT * FROM datasets WHERE name=? AND snapshot=? AND op=? AND parent_id IS ? "
-                     "ORDER BY version LIMIT 1",
-                     (name, stored.digest, op, parent.id if parent is not None else None)).fetchone()
-    return Dataset(row, reused=True) if row is not None else None
+@contextlib.contextmanager
+def registering(db, stored: StoredFile) -> Iterator[Any]:
+    """`with registering(db, stored):` is `transaction(db)` that first puts the stored file at its content-hash
+    name. When the block fails or is interrupted, the file goes again unless a `datasets` row refers to its
+    content: checked and removed under the write lock, so a process that registers the same content at the
+    same time either committed its row first (the file stays) or finds the file gone and puts its own there."""
+    published = False
+    try:
+        with transaction(db):
+            stored.publish()
+            published = True
+            yield db
+    except BaseException:
+        if published:
+            _discard(db, stored)
+        else:  # the lock was never taken or the rename failed: only the temp file is ours
+            stored.tmp.unlink(missing_ok=True)
+        raise
 
 
-def register_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str,
-                      params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
-                      text_field: Optional[str] = None) -> Dataset:
-    """Make a stored file the next version of `name`, or give back the version that already has this content,
-    parent and operation (`Dataset.reused`). Call it inside `transaction(db)`, so the two cannot race.
-    The text field name (see Dataset.records) is the parent's unless given."""
-    same = find_snapshot(db, name, stored, parent=parent, op=op)
-    if same is not None:
-        return same
+def _discard(db, stored: StoredFile) -> None:
+    try:
+        with transaction(db):
+            used = db.execute("SELECT 1 FROM datasets WHERE snapshot=? LIMIT 1", (stored.digest,)).fetchone()
+            stored.discard(referenced=used is not None)
+    except Exception:  # the database itself failed (the error being raised says how): leave the file, never guess
+        stored.tmp.unlink(missing_ok=True)
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(json.loads(json.dumps(value, default=str)), sort_keys=True)
+
+
+def find_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str,
+                  params: Optional[Dict[str, Any]] = None, same_params: Iterable[str] = ()) -> Optional[Dataset]:
+    """The first version of `name` with this content, parent and op, whose recorded params agree with `params`
+    on every key of `same_params` (what identifies a curation: its steps and seed), or None."""
+    keys, params = list(same_params), params or {}
+    for row in db.execute("SELECT * FROM datasets WHERE name=? AND snapshot=? AND op=? AND parent_id IS ? "
+                          "ORDER BY version", (name, stored.digest, op, parent.id if parent is not None else None)):
+        recorded = json.loads(row["params"] or "{}")
+        if all(_canon(recorded.get(k)) == _canon(params.get(k)) for k in keys):
+            return Dataset(row)
+    return None
+
+
+def _next_seq(db) -> int:
+    return db.execute("SELECT coalesce(max(current_seq), 0) + 1 FROM datasets").fetchone()[0]
+
+
+def _current_ref(db, name: str) -> Optional[str]:
+    row = db.execute("SELECT version FROM datasets WHERE name=? ORDER BY current_seq DESC, version DESC LIMIT 1",
+                     (name,)).fetchone()
+    return f"{name}@v{row[0]}" if row is not None else None
+
+
+def make_current(db, ds: Dataset) -> Dataset:
+    """Make an existing version its name's current one again (inside a transaction): it, marked `reused`."""
+    replaced = _current_ref(db, ds.name)
+    db.execute("UPDATE datasets SET current_seq=? WHERE id=?", (_next_seq(db), ds.id))
+    return Dataset(db.execute("SELECT * FROM datasets WHERE id=?", (ds.id,)).fetchone(), reused=True,
+                   replaced=replaced)
+
+
+def insert_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str,
+                    params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
+                    text_field: Optional[str] = None) -> Dataset:
+    """Make a stored file the next version of `name`, and its current one (inside `registering`)."""
     parent_id = parent.id if parent is not None else None
     if text_field is None:
         text_field = parent.text_field if parent is not None else "text"
@@ -259,23 +311,38 @@ def register_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dat
     version = db.execute("SELECT coalesce(max(version), 0) + 1 FROM datasets WHERE name=?", (name,)).fetchone()[0]
     cur = db.execute(
         "INSERT INTO datasets (name, version, snapshot, path, n_records, n_bytes, text_field, columns, parent_id, op,"
-        " params, source, run_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " params, source, run_id, created_at, current_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (name, version, stored.digest, str(stored.rel), stored.n_records, stored.n_bytes, text_field,
          json.dumps(stored.columns), parent_id, op, json.dumps(params or {}, default=str), source,
-         run.id if run is not None else None, time.time()))
+         run.id if run is not None else None, time.time(), _next_seq(db)))
     return Dataset(db.execute("SELECT * FROM datasets WHERE id=?", (cur.lastrowid,)).fetchone())
+
+
+def register_snapshot(db, name: str, stored: StoredFile, *, parent: Optional[Dataset], op: str,
+                      params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
+                      text_field: Optional[str] = None) -> Dataset:
+    """Make a stored file the next version of `name`, or give back the version that already has this content,
+    parent and operation (`Dataset.reused`); either way it becomes the name's current version. Call it inside
+    `registering(db, stored)`, so the two cannot race. The text field name (see Dataset.records) is the
+    parent's unless given."""
+    same = find_snapshot(db, name, stored, parent=parent, op=op)
+    if same is not None:
+        return make_current(db, same)
+    return insert_snapshot(db, name, stored, parent=parent, op=op, params=params, source=source,
+                           text_field=text_field)
 
 
 def create_snapshot(name: str, records: Iterable[dict], *, parent: Optional[Dataset] = None, op: str,
                     params: Optional[Dict[str, Any]] = None, source: Optional[str] = None,
                     text_field: Optional[str] = None) -> Dataset:
     """Write records (each with 'id' and 'text') as the next version of `name`; never overwrites. Content
-    already stored as a version of `name` with the same parent and op gives that version back (`.reused`).
-    The text field name (see Dataset.records) is the parent's unless given."""
+    already stored as a version of `name` with the same parent and op gives that version back (`.reused`);
+    either way the result is the name's current version. The text field name (see Dataset.records) is the
+    parent's unless given."""
     check_name("dataset", name)
     stored = write_snapshot(records, name=name, parent=parent)
     db = workspace().db
-    with transaction(db):
+    with registering(db, stored):
         return register_snapshot(db, name, stored, parent=parent, op=op, params=params, source=source,
                                  text_field=text_field)
 
@@ -300,7 +367,8 @@ def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optiona
 
     Every record gets `id` (the id field if given or present, else a hash of the text) and `text`.
     Malformed lines stop the load (on_error="stop") or are skipped and counted (on_error="skip").
-    The same records loaded again under the same name give back the version already stored.
+    The same records loaded again under the same name give back the version already stored, which the bare
+    name then means again.
     """
     errors = LineErrors(on_error)
     stream, desc = iter_source(source, fmt=format, errors=errors)
@@ -315,13 +383,13 @@ def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optiona
               **builder.stats, "skipped_lines": errors.count, "skipped_examples": errors.skipped,
               "text_field_used": builder.field}
     db = workspace().db
-    with transaction(db):
+    with registering(db, stored):
         return register_snapshot(db, name, stored, parent=None, op="load", params=params, source=desc,
                                  text_field=builder.field or "text")
 
 
 def dataset(ref: Union[str, Dataset]) -> Dataset:
-    """'name' (latest version) or 'name@v2' / 'name@2'."""
+    """'name' (its current version: the one made or reused most recently) or 'name@v2' / 'name@2'."""
     if isinstance(ref, Dataset):
         return ref
     m = _REF.match(str(ref).strip())
@@ -330,7 +398,8 @@ def dataset(ref: Union[str, Dataset]) -> Dataset:
     db = workspace().db
     name, version = m.group("name"), m.group("version")
     if version is None:
-        row = db.execute("SELECT * FROM datasets WHERE name=? ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+        row = db.execute("SELECT * FROM datasets WHERE name=? ORDER BY current_seq DESC, version DESC LIMIT 1",
+                         (name,)).fetchone()
     else:
         row = db.execute("SELECT * FROM datasets WHERE name=? AND version=?", (name, int(version))).fetchone()
     if row is None:
@@ -346,15 +415,17 @@ def dataset(ref: Union[str, Dataset]) -> Dataset:
 class DatasetsTable(ResultTable):
     columns = ["name", "version", "records", "op", "parent", "created", "source"]
     noun = "datasets"
-    caption = "datasets (latest versions)"
+    caption = "datasets (current versions)"
 
 
 def datasets(all_versions: bool = False) -> DatasetsTable:
-    """Latest version of each dataset (or every version)."""
+    """The current version of each dataset (what its bare name means: the version made or reused most
+    recently), or every version."""
     db = workspace().db
     sql = ("SELECT d.*, p.name AS pname, p.version AS pversion FROM datasets d LEFT JOIN datasets p ON d.parent_id = p.id")
     if not all_versions:
-        sql += " WHERE d.version = (SELECT max(version) FROM datasets x WHERE x.name = d.name)"
+        sql += (" WHERE d.id = (SELECT x.id FROM datasets x WHERE x.name = d.name"
+                " ORDER BY x.current_seq DESC, x.version DESC LIMIT 1)")
     sql += " ORDER BY d.name, d.version"
     rows = [{"name": r["name"], "version": f"v{r['version']}", "records": r["n_records"], "op": r["op"],
              "parent": f"{r['pname']}@v{r['pversion']}" if r["pname"] else "", "created": fmt_time(r["created_at"]),
@@ -363,4 +434,5 @@ def datasets(all_versions: bool = False) -> DatasetsTable:
 
 
 __all__ = ["BATCH", "Dataset", "DatasetsTable", "EmptySnapshotError", "StoredFile", "create_snapshot", "dataset",
-           "datasets", "find_snapshot", "load_dataset", "record_id", "register_snapshot", "write_snapshot"]
+           "datasets", "find_snapshot", "insert_snapshot", "load_dataset", "make_current", "record_id",
+           "register_snapshot", "registering", "write_snapshot"]

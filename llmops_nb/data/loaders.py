@@ -1,7 +1,8 @@
 """Readers that turn a source into a stream of record dicts, one registry entry per format.
 
 Files are streamed (a 1 GB JSONL is never read into memory at once). Each reader yields
-(record, location) where location names the file and line for error messages.
+(record, location) where location names the file and line for error messages. `read_jsonl_file` is the
+one JSONL reader of the package for files read whole (eval sets, fine-tuning data).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import os
 import re
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import InputError
 
@@ -30,19 +31,24 @@ def reader(fmt: str):
     return deco
 
 
-class LineErrors:
-    """Collects skipped lines under on_error='skip'; raises on the first one under 'stop'."""
+_SKIP_ADVICE = "fix it or load with --on-error skip (on_error='skip')"
 
-    def __init__(self, on_error: str):
+
+class LineErrors:
+    """Collects skipped lines under on_error='skip'; raises on the first one under 'stop', ending with `advice`
+    (by default, how to skip bad lines when loading a dataset)."""
+
+    def __init__(self, on_error: str, *, advice: Optional[str] = _SKIP_ADVICE):
         if on_error not in ("stop", "skip"):
             raise InputError(f"--on-error must be 'stop' or 'skip', got '{on_error}'")
         self.on_error = on_error
+        self.advice = advice
         self.skipped: list = []
         self.count = 0
 
     def add(self, where: str, problem: str) -> None:
         if self.on_error == "stop":
-            raise InputError(f"{where}: {problem}; fix it or load with --on-error skip (on_error='skip')")
+            raise InputError(f"{where}: {problem}" + (f"; {self.advice}" if self.advice else ""))
         self.count += 1
         if len(self.skipped) < 20:
             self.skipped.append(f"{where}: {problem}")
@@ -70,6 +76,17 @@ def read_jsonl(path: Path, errors: LineErrors, **_) -> Iterator[Tuple[dict, str]
                 errors.add(where, f"expected a JSON object, got {type(obj).__name__}")
                 continue
             yield obj, where
+
+
+def read_jsonl_file(path: Union[str, os.PathLike], *, what: str = "file") -> List[dict]:
+    """Every object of a JSONL file, as a list of dicts. Lines are read as bytes split at newlines only (a JSON
+    string may hold U+2028 and other characters str.splitlines() breaks at) and blank lines are skipped; the
+    first line that is not UTF-8 (file, line, byte), not JSON, or not an object is one InputError naming it."""
+    path = Path(path)
+    try:
+        return [obj for obj, _ in read_jsonl(path, LineErrors("stop", advice=None))]
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 @reader("json")

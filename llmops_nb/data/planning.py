@@ -123,9 +123,12 @@ def _set(out: List[PlannedStep], name: str, key: str, value: Any, *, add: bool) 
 
 
 def plan(steps: Optional[Sequence[StepLike]] = None, *, near_threshold: Optional[float] = None,
-         pii: Optional[str] = None, select: Optional[int] = None) -> List[PlannedStep]:
-    """Turn names, (name, params), 'name:params' strings and callables into steps with checked params.
-    `near_threshold`, `pii` and `select` set (or add) the near_dedup, pii and select steps."""
+         pii: Optional[str] = None, select: Optional[int] = None,
+         columns: Optional[List[str]] = None) -> List[PlannedStep]:
+    """Turn names, (name, params), 'name:params' strings and callables into steps with checked params (each
+    step's own `validate` hook included, e.g. a filter expression is parsed here, before any record is read).
+    `near_threshold`, `pii` and `select` set (or add) the near_dedup, pii and select steps; `columns` (the
+    input's) only make error messages more helpful."""
     items = list(DEFAULT_STEPS if steps is None else ([steps] if isinstance(steps, str) else steps))
     out = [_unchecked(item) for item in items]
     if near_threshold is not None:
@@ -143,7 +146,7 @@ def plan(steps: Optional[Sequence[StepLike]] = None, *, near_threshold: Optional
     if not out:
         raise InputError(f"no curation steps given; steps: {', '.join(all_steps())}")
     for p in out:
-        p.params = p.spec.check(p.params)
+        p.params = p.spec.check(p.params, columns)
     return out
 
 

@@ -11,14 +11,16 @@ and stores every record it drops, like curation does.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..display import html_kv
 from ..errors import InputError, not_found
-from ..workspace import transaction, workspace
-from .datasets import Dataset, dataset, find_snapshot, register_snapshot, write_snapshot
+from ..workspace import workspace
+from .commits import store_curation
+from .datasets import Dataset, dataset, write_snapshot
 from .diff import word_diff
 from .steps import FLAGS, RecordChange, flags_of
 from .streaming import ChangeLog
@@ -210,30 +212,29 @@ class Review:
     def commit(self, name: Optional[str] = None) -> Dataset:
         """A new snapshot (op "review", parent = the reviewed one) without the rejected records, with the edits,
         and with the removed records that were accepted restored (appended). Drops are stored like curation's,
-        in the same transaction as the snapshot. The same decisions committed again give back that snapshot."""
+        in the same transaction as the snapshot. The same decisions committed again give back that snapshot
+        (then the current version of its name again); other decisions that happen to give the same records
+        are a new version, with their own stored changes."""
         eff = self._effects()
         if not any(eff.values()):
             raise InputError(f"nothing to commit for {self.dataset.ref}: no reject, edit or restore decisions yet")
         ds, t0 = self.dataset, time.time()
-        target = name or ds.name
-        params = {k: len(v) for k, v in eff.items()}
-        db = workspace().db
+        counts = {k: len(v) for k, v in eff.items()}
+        params = {**counts, "restored_ids": eff["restored"][:1000], "decisions": self._decisions_digest(eff)}
         with ChangeLog(workspace().dir("datasets")) as log:
-            stored = write_snapshot(self._committed_records(eff, log), name=target, parent=ds)
-            with transaction(db):
-                same = find_snapshot(db, target, stored, parent=ds, op="review")
-                if same is not None and db.execute("SELECT 1 FROM curations WHERE output_id=? AND op='review'",
-                                                   (same.id,)).fetchone():
-                    return same
-                cid = db.execute("INSERT INTO curations (op, input_id, steps, report, status, seconds, created_at) "
-                                 "VALUES ('review', ?, ?, ?, 'done', ?, ?)",
-                                 (ds.id, json.dumps([{"step": "review"}]), json.dumps(params), time.time() - t0,
-                                  time.time())).lastrowid
-                out = register_snapshot(db, target, stored, parent=ds, op="review", source=ds.ref,
-                                        params={**params, "restored_ids": eff["restored"][:1000]})
-                db.execute("UPDATE curations SET output_id=? WHERE id=?", (out.id, cid))
-                log.insert(db, cid)
+            stored = write_snapshot(self._committed_records(eff, log), name=name or ds.name, parent=ds)
+            out, _, _ = store_curation("review", ds, name or ds.name, stored, steps=[{"step": "review"}],
+                                       report=counts, params=params, same_params=("decisions",), changes=log,
+                                       seconds=time.time() - t0)
         return out
+
+    def _decisions_digest(self, eff: Dict[str, List[str]]) -> str:
+        """What identifies a commit's decisions: every one that takes effect, with its text and note (both stored
+        with the changes), hashed."""
+        dec = self.decisions()
+        acting = sorted((rid, dec[rid]["decision"], dec[rid]["text"], dec[rid]["note"])
+                        for ids in eff.values() for rid in ids)
+        return hashlib.sha256(json.dumps(acting, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
 
     def _committed_records(self, eff: Dict[str, List[str]], log: ChangeLog) -> Iterator[dict]:
         dec = self.decisions()

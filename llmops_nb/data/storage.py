@@ -1,8 +1,11 @@
 """How snapshot files are written: records streamed to a temp Parquet file while their content is hashed,
-then renamed to that hash (so identical content is stored once), and the temp names the data package uses.
+then (`StoredFile.publish`, inside the transaction that registers it) renamed to that hash, so identical
+content is stored once; and the temp names the data package uses.
 
 Every temp file carries the writer's pid (`.incoming-PID-N.parquet`, `.spill-PID-N.pkl`): when a workspace
 opens, `clean_stale` removes the ones whose process no longer runs (a load or curation that was killed).
+A content file is only put in place, or removed, while the workspace's write lock is held (see
+`datasets.registering`), so a process that finds one already there can rely on it until it commits.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import itertools
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -22,8 +26,42 @@ def temp_path(folder: Path, kind: str, ext: str) -> Path:
     return folder / f".{kind}-{os.getpid()}-{time.time_ns()}{next(_SEQ)}.{ext}"
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A snapshot's Parquet file, written and hashed, not yet a version of any dataset. Until `publish` it is the
+    temp file `tmp`; then it is `root / rel`, named after its content digest."""
+
+    digest: str
+    rel: Path
+    n_records: int
+    n_bytes: int
+    columns: List[str]
+    root: Path
+    tmp: Path
+
+    @property
+    def target(self) -> Path:
+        return self.root / self.rel
+
+    def publish(self) -> None:
+        """Put the file at its content-hash name (or drop the temp file when that content is there already).
+        Call it holding the workspace's write lock, in the transaction that registers the snapshot."""
+        if self.target.exists():
+            self.tmp.unlink(missing_ok=True)
+        else:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.tmp, self.target)
+
+    def discard(self, referenced: bool) -> None:
+        """Remove what this write left: the temp file, and the content file unless a `datasets` row
+        (`referenced`, read under the same write lock) points at it."""
+        self.tmp.unlink(missing_ok=True)
+        if not referenced:
+            self.target.unlink(missing_ok=True)
+
+
 class SnapshotWriter:
-    """Streams record batches to a temp Parquet file while hashing the content; renames it to its hash."""
+    """Streams record batches to a temp Parquet file while hashing the content."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -69,24 +107,24 @@ class SnapshotWriter:
         return table
 
     def finish(self) -> Tuple[str, Path]:
-        """(content digest, path relative to the workspace) of the stored file."""
+        """(content digest, path relative to the workspace it will have). The temp file is closed and synced to
+        disk but stays where it is: `StoredFile.publish` moves it, in the transaction that registers it."""
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         digest = self.hasher.hexdigest()
-        rel = Path("datasets") / digest[:2] / f"{digest}.parquet"
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():  # same content already stored: snapshots are content-addressed
-            self.tmp.unlink()
-        else:
-            with open(self.tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(self.tmp, target)
-        return digest, rel
+        return digest, Path("datasets") / digest[:2] / f"{digest}.parquet"
+
+    def stored(self) -> StoredFile:
+        digest, rel = self.finish()
+        return StoredFile(digest, rel, self.n, self.n_bytes, self.columns, self.root, self.tmp)
 
     def abort(self) -> None:
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
         self.tmp.unlink(missing_ok=True)
 
 
@@ -112,4 +150,4 @@ def _to_table(rows: List[dict], schema):
         return pa.Table.from_pylist(fixed, schema=schema)
 
 
-__all__ = ["SnapshotWriter", "temp_path"]
+__all__ = ["SnapshotWriter", "StoredFile", "temp_path"]

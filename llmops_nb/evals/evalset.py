@@ -1,11 +1,11 @@
 """Eval sets: the shipped pydoc Q&A, a workspace dataset, a JSONL path, a DataFrame or a list of dicts."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
+from ..data.loaders import read_jsonl_file
 from ..errors import InputError
 
 BUILTIN_EVAL = "pydoc-qa"
@@ -13,27 +13,7 @@ BUILTIN_POOL = "pydoc-train"
 
 
 def _jsonl(path: Path) -> List[dict]:
-    rows = []
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read eval set {path}: {exc.strerror}") from None
-    with fh:
-        for i, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"{path.name} line {i}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
-                                 f"{exc.start + 1}); re-encode the file as UTF-8") from None
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{path.name} line {i}: invalid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise InputError(f"{path.name} line {i}: expected a JSON object, got {type(row).__name__}")
-                rows.append(row)
-    return rows
+    return read_jsonl_file(path, what="eval set")
 
 
 def builtin_path(name: str) -> Path:

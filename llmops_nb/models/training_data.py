@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 from ..data.datasets import dataset as get_dataset
+from ..data.loaders import read_jsonl_file
 from ..errors import InputError
 from .prompts import prompt as get_prompt, to_chat
 
@@ -66,24 +67,12 @@ def resolve_dataset(dataset: Any) -> Tuple[List[dict], str, Optional[str]]:
 
 
 def _jsonl_records(path: Path) -> Tuple[List[dict], str, Optional[str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); re-encode it as UTF-8") from None
-    records = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path} line {n} is not JSON ({exc}); fix that line") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path} line {n} is not a JSON object; write one object per line "
-                             "(e.g. {\"prompt\": ..., \"response\": ...})")
-        records.append(record)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return records, f"file:{path.name}", digest
+    records = read_jsonl_file(path, what="training data")
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return records, f"file:{path.name}", digest.hexdigest()[:12]
 
 
 def data_format(records: List[dict]) -> Tuple[str, Tuple[str, ...]]:

@@ -1,5 +1,6 @@
-"""A load or curation cut short leaves nothing behind: an interrupt cleans up at once; a kill leaves temp files
-named with the writer's pid, which the next workspace open removes; the database never holds half of one."""
+"""A load or curation cut short leaves nothing behind: an interrupt or a failed registration cleans up at once
+(temp files, and a stored snapshot file no row refers to); a kill leaves temp files named with the writer's pid,
+which the next workspace open removes; the database never holds half of one."""
 import json
 import os
 import signal
@@ -165,3 +166,54 @@ def test_a_curation_killed_with_sigkill_leaves_no_rows_and_no_orphan(ws):
     assert ws.db.execute("SELECT count(*) FROM curations").fetchone()[0] == 0
     assert ws.db.execute("SELECT count(*) FROM curation_changes").fetchone()[0] == 0
     assert [d["version"] for d in L.datasets(all_versions=True)] == ["v1"]
+
+
+def _snapshot_files(ws):
+    return sorted(p.name for p in (ws.path / "datasets").rglob("*.parquet") if not p.name.startswith("."))
+
+
+def test_a_registration_that_fails_removes_the_file_it_stored(ws, monkeypatch):
+    import llmops_nb.data.datasets as D
+    from llmops_nb.data.review import Review
+
+    def interrupted():
+        raise KeyboardInterrupt  # Ctrl-C inside the transaction that registers the snapshot
+
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(D, "active_run", interrupted)
+        L.load_dataset(_rows(10), "cut")
+    assert _snapshot_files(ws) == [] and _temp_files(ws) == [] and len(L.datasets()) == 0
+    kept = L.load_dataset(_rows(20), "kept")
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError, match="disk gone"):
+        patch.setattr(ChangeLog, "insert", lambda self, db, cid: (_ for _ in ()).throw(RuntimeError("disk gone")))
+        L.curate("kept", ["exact_dedup", "filter:id != '3'"])
+    assert _snapshot_files(ws) == [kept.path.name] and _temp_files(ws) == []
+    review = Review("kept")
+    review.decide("3", "reject")
+    with monkeypatch.context() as patch, pytest.raises(RuntimeError, match="disk gone"):
+        patch.setattr(ChangeLog, "insert", lambda self, db, cid: (_ for _ in ()).throw(RuntimeError("disk gone")))
+        review.commit()
+    assert _snapshot_files(ws) == [kept.path.name] and _temp_files(ws) == []
+    assert ws.db.execute("SELECT count(*) FROM curations").fetchone()[0] == 0
+    # the same content failing under another name leaves the file the first name's row refers to
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(D, "active_run", interrupted)
+        L.load_dataset(_rows(20), "again")
+    assert _snapshot_files(ws) == [kept.path.name] and len(L.dataset("kept").ids()) == 20
+    assert [d["name"] for d in L.datasets()] == ["kept"] and review.commit().ref == "kept@v2"
+
+
+def test_a_failed_registration_never_removes_a_file_another_writer_relies_on(ws, monkeypatch):
+    # two writers of the same content: the second finds the first's file; the first then fails. The content
+    # file is put in place and removed only under the write lock, so the second still registers a readable file
+    import llmops_nb.data.datasets as D
+
+    first = D.write_snapshot(_rows(10), name="a")
+    second = D.write_snapshot(_rows(10), name="b")
+    assert first.digest == second.digest
+    with pytest.raises(KeyboardInterrupt), D.registering(ws.db, first):
+        raise KeyboardInterrupt
+    assert not first.target.exists() and not first.tmp.exists()
+    with D.registering(ws.db, second):
+        ds = D.register_snapshot(ws.db, "b", second, parent=None, op="load")
+    assert ds.ref == "b@v1" and len(ds.ids()) == 10 and _temp_files(ws) == []

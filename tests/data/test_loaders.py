@@ -160,3 +160,23 @@ def test_a_name_made_from_the_file_name_is_checked_with_the_one_name_rule(ws, tm
     assert len(L.datasets()) == 0
     assert L.load_dataset(p, "private").ref == "private@v1"
     assert L.load_dataset(_jsonl(tmp_path / "my notes.jsonl", ROWS)).ref == "my-notes@v1"
+
+
+def test_read_jsonl_file_splits_at_newlines_only_and_names_the_bad_line(tmp_path):
+    from llmops_nb.data.loaders import read_jsonl_file
+
+    rows = [{"prompt": "a\u2028b\u2029c\x1cd\x1de\x1ef\x85g", "response": "c"}, {"prompt": "é", "response": "ü"}]
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\r\n\n").encode("utf-8"))
+    assert read_jsonl_file(good) == rows
+    cases = [(b'{"a": 1}\n{"a": \xe9}\n', "bad.jsonl line 2: not valid UTF-8 (byte 0xe9 at column 7); "
+                                          "re-encode the file as UTF-8"),
+             (b'{"a": 1}\n\n{"a": }\n', "bad.jsonl line 3: invalid JSON (Expecting value at column 7)"),
+             (b'[1, 2]\n', "bad.jsonl line 1: expected a JSON object, got list")]
+    for content, message in cases:
+        (tmp_path / "bad.jsonl").write_bytes(content)
+        with pytest.raises(InputError) as exc:
+            read_jsonl_file(tmp_path / "bad.jsonl")
+        assert str(exc.value) == message
+    with pytest.raises(InputError, match=r"^cannot read eval set .*missing.jsonl: No such file"):
+        read_jsonl_file(tmp_path / "missing.jsonl", what="eval set")

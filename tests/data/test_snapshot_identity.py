@@ -23,17 +23,95 @@ def test_loading_the_same_content_twice_gives_the_same_version(ws):
     assert first.ref == again.ref == "pydoc@v1" and (first.reused, again.reused) == (False, True)
     assert again.id == first.id and again.path == first.path and _count(ws, "datasets") == 1
     assert "identical content was already stored as pydoc@v1; no new version was made" in str(again)
+    assert "pydoc still means pydoc@v1" in str(again)
     assert "reused=True" in repr(again) and "reused" not in repr(first)
     assert again.to_dict()["reused"] is True and "already stored as pydoc@v1" in again._repr_html_()
     assert L.dataset("pydoc").ref == "pydoc@v1" and not L.dataset("pydoc").reused
 
 
 def test_a_reused_older_version_says_which_one_the_bare_name_means(ws):
+    # the rule changed: the bare name means the version made OR reused last (it said "still means abc@v2")
     L.load_dataset(ROWS, "abc")
     L.load_dataset(ROWS[:2], "abc")
     back = L.load_dataset(ROWS, "abc")
     assert back.ref == "abc@v1" and back.reused
-    assert "('abc' alone still means abc@v2, the latest)" in str(back)
+    assert "abc now means abc@v1 again (it meant abc@v2)" in str(back)
+    assert L.dataset("abc").ref == "abc@v1"
+
+
+def test_the_bare_name_means_the_version_made_or_reused_last(ws):
+    a, b = ROWS, ROWS[:2]
+    assert [L.load_dataset(rows, "x").ref for rows in (a, b)] == ["x@v1", "x@v2"]
+    again = L.load_dataset(a, "x")
+    assert again.ref == "x@v1" and again.reused and again.replaced == "x@v2"
+    assert L.dataset("x").ref == "x@v1" and not L.dataset("x").reused
+    table = L.datasets()
+    assert [(d["name"], d["version"]) for d in table] == [("x", "v1")] and "current" in table.caption
+    assert [d["version"] for d in L.datasets(all_versions=True)] == ["v1", "v2"]  # numbered by creation, kept
+    note = "identical content was already stored as x@v1; no new version was made; x now means x@v1 again"
+    assert note in str(again) and note in again._repr_html_() and "current=True" in repr(again)
+    assert again.to_dict()["current"] is True and note in again.to_dict()["note"]
+    cur = curate("x", ["exact_dedup"])  # the bare name reaches curate, review, index build through dataset()
+    assert cur.input.ref == "x@v1" and cur.dataset.ref == "x@v3" and L.dataset("x").ref == "x@v3"
+    assert L.load_dataset(b, "x").ref == "x@v2" and L.dataset("x").ref == "x@v2"
+    back = curate("x@v1", ["exact_dedup"])  # a reused curation is the current version again too
+    assert back.reused and back.dataset.ref == "x@v3" and L.dataset("x").ref == "x@v3"
+    assert "x now means x@v3 again (it meant x@v2)" in str(back) and "x@v3 again" in back.to_dict()["note"]
+    assert [d["version"] for d in L.datasets()] == ["v3"]
+
+
+def test_the_migration_keeps_each_name_meaning_its_newest_version(ws):
+    from llmops_nb.workspace import reset_workspace, workspace
+
+    L.load_dataset(ROWS, "old")
+    L.load_dataset(ROWS[:2], "old")
+    L.load_dataset(ROWS, "other")
+    db = ws.db  # back to a workspace made before 0012_dataset_current
+    db.execute("DROP INDEX datasets_current")
+    db.execute("ALTER TABLE datasets DROP COLUMN current_seq")
+    db.execute("DELETE FROM _migrations WHERE name='0012_dataset_current'")
+    reset_workspace()
+    db = workspace().db
+    assert [tuple(r) for r in db.execute("SELECT id, current_seq FROM datasets ORDER BY id")] == [(1, 1), (2, 2), (3, 3)]
+    assert L.dataset("old").ref == "old@v2" and [d["version"] for d in L.datasets()] == ["v2", "v1"]
+    assert L.load_dataset(ROWS, "old").ref == "old@v1" and L.dataset("old").ref == "old@v1"
+    assert db.execute("SELECT current_seq FROM datasets WHERE name='old' AND version=1").fetchone()[0] == 4
+
+
+def test_a_curation_is_reused_only_with_the_same_steps_and_seed(ws):
+    L.load_dataset(ROWS[:2], "x")  # no duplicates: exact_dedup changes nothing
+    first = curate("x", ["normalize"], name="y")
+    other = curate("x", ["normalize", "exact_dedup"], name="y")
+    assert other.dataset.snapshot == first.dataset.snapshot and other.dataset.path == first.dataset.path
+    assert other.dataset.ref == "y@v2" and not other.reused and other.curation_id != first.curation_id
+    assert [r["step"] for r in other.report] == ["normalize", "exact_dedup"]
+    assert [r["step"] for r in CurationResult.load("y@v2").report] == ["normalize", "exact_dedup"]
+    stored = ws.db.execute("SELECT steps FROM curations WHERE id=?", (other.curation_id,)).fetchone()[0]
+    assert [s["step"] for s in json.loads(stored)] == ["normalize", "exact_dedup"]
+    seeded = curate("x", ["normalize"], name="y", seed=1)
+    assert seeded.dataset.ref == "y@v3" and not seeded.reused
+    again = curate("x", ["normalize"], name="y")
+    assert again.reused and again.dataset.ref == "y@v1" and again.curation_id == first.curation_id
+    assert [r["step"] for r in again.report] == ["normalize"] and L.dataset("y").ref == "y@v1"
+    assert _count(ws, "curations") == 3
+
+
+def test_a_review_is_reused_only_with_the_same_decisions(ws):
+    L.load_dataset(ROWS, "r")
+    review = Review("r")
+    review.decide("c", "reject", note="a repeat")
+    first = review.commit()
+    review.decide("c", "reject", note="off topic")  # the same records, for another stated reason
+    other = review.commit()
+    assert other.snapshot == first.snapshot and (first.ref, other.ref) == ("r@v2", "r@v3") and not other.reused
+    notes = [json.loads(r[0])["note"] for r in ws.db.execute(
+        "SELECT c.detail FROM curation_changes c JOIN curations k ON k.id = c.curation_id "
+        "WHERE k.output_id=? ORDER BY c.id", (other.id,))]
+    assert notes == ["off topic"]
+    review.decide("c", "reject", note="a repeat")
+    back = review.commit()
+    assert back.ref == "r@v2" and back.reused and L.dataset("r").ref == "r@v2"
+    assert ws.db.execute("SELECT count(*) FROM curations WHERE op='review'").fetchone()[0] == 2
 
 
 def test_rerunning_load_and_curate_reproduces_the_same_references(ws):

@@ -62,3 +62,25 @@ def test_cli_names_the_step_and_exits_2(run_cli, tmp_path):
                            ("sample:abc", "step 'sample': n must be a whole number >= 0, got 'abc'")):
         p = run_cli("curate", "d", "--steps", step, check=2)
         assert expected in p.stderr and "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0
+
+
+def test_a_bad_filter_fails_when_planned_before_any_step_reads_a_record(ws, monkeypatch):
+    import functools
+
+    L.load_dataset([{"text": "one two three four five six"}, {"text": "seven eight nine ten eleven"}], "small")
+    spec = get_step("near_dedup")
+    original = spec.fn
+
+    @functools.wraps(original)
+    def must_not_run(records, ctx, **params):
+        raise AssertionError("near_dedup ran before the filter was checked")
+
+    monkeypatch.setattr(spec, "fn", must_not_run)
+    with pytest.raises(InputError, match=r"^filter 'n_words >> 3': unexpected '>' at character 10") as exc:
+        curate("small", ["near_dedup", "filter:n_words >> 3"])
+    assert "\n" not in str(exc.value) and str(exc.value).endswith("columns: id, text, n_words, n_chars")
+    for bad in (("filter", ""), ("filter", {"expr": "n_words >"})):
+        with pytest.raises(InputError, match="filter"):
+            plan([bad])
+    assert plan(["filter:n_words > 3"])[0].params == {"expr": "n_words > 3"}
+    assert [d["version"] for d in L.datasets(all_versions=True)] == ["v1"]

@@ -100,6 +100,20 @@ def test_eval_files_that_are_not_utf8_or_not_objects_are_one_line(run_cli, ws, t
     lists.write_text('["not", "an", "object"]\n')
     with pytest.raises(InputError, match="lists.jsonl line 1: expected a JSON object, got list"):
         L.compare(str(lists), ["zero-shot:tiny-gpt2"])
-    with pytest.raises(InputError, match="max_new_tokens must be a whole number of at least 1, got 0"):
+    with pytest.raises(InputError, match="max_new_tokens must be a whole number >= 1, got 0"):
         L.compare("pydoc-qa", ["zero-shot:tiny-gpt2"], max_new_tokens=0)
     assert len(L.runs()) == 0
+
+
+def test_eval_files_are_read_like_dataset_files(tmp_path):
+    from llmops_nb.evals.evalset import load_rows
+
+    good = tmp_path / "sep.jsonl"
+    good.write_text(json.dumps({"question": "a\u2028b?", "answer": "c\u2029d"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    assert load_rows(str(good)) == ([{"question": "a\u2028b?", "answer": "c\u2029d"}], str(good))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": "a"}\n{"question": }\n')
+    with pytest.raises(InputError) as exc:
+        load_rows(str(bad))
+    assert str(exc.value) == "bad.jsonl line 2: invalid JSON (Expecting value at column 14)"

@@ -70,3 +70,19 @@ def test_cli_refuses_a_bad_name_from_the_file_in_one_line(run_cli, tmp_path):
     assert "Traceback" not in p.stderr and p.stderr.strip().count("\n") == 0
     assert json.loads(run_cli("data", "load", str(src), "--name", "private", "--json", check=0).stdout)["ref"] == \
         "private@v1"
+
+
+def test_cli_bare_name_means_the_version_made_or_reused_last(run_cli, tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text('{"id": "1", "text": "The first record of the notes, long enough to keep."}\n'
+                 '{"id": "2", "text": "The second record of the notes, also long enough."}\n')
+    b.write_text('{"id": "1", "text": "The first record of the notes, long enough to keep."}\n')
+    for src, ref in ((a, "x@v1"), (b, "x@v2")):
+        assert json.loads(run_cli("data", "load", str(src), "--name", "x", "--json", check=0).stdout)["ref"] == ref
+    text = run_cli("data", "load", str(a), "--name", "x", check=0).stdout
+    assert "identical content was already stored as x@v1" in text and "x now means x@v1 again" in text
+    assert json.loads(run_cli("data", "show", "x", "--json", check=0).stdout)["ref"] == "x@v1"
+    listing = json.loads(run_cli("data", "list", "--json", check=0).stdout)
+    assert [(d["name"], d["version"]) for d in listing] == [("x", "v1")]
+    cur = json.loads(run_cli("curate", "x", "--steps", "normalize", "--json", check=0).stdout)
+    assert cur["input"] == "x@v1" and cur["records_in"] == 2 and cur["dataset"] == "x@v3"

@@ -261,3 +261,21 @@ def test_shipped_files_match_their_build_script():
     out = subprocess.run([sys.executable, "-m", "llmops_nb.data.eval.build", "--check"], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_jsonl_training_data_keeps_line_separators_inside_strings(tmp_path):
+    from llmops_nb.models.training_data import resolve_dataset
+
+    rows = [{"prompt": "a\u2028b", "response": "c"}, {"prompt": "d\u2029e\x85f", "response": "g"}]
+    path = tmp_path / "sep.jsonl"
+    raw = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    path.write_bytes(raw)
+    import hashlib
+
+    assert resolve_dataset(path) == (rows, "file:sep.jsonl", hashlib.sha256(raw).hexdigest()[:12])
+    path.write_bytes(raw + b'{"prompt": "x", "response": \xff}\n')
+    with pytest.raises(InputError, match=r"^sep.jsonl line 3: not valid UTF-8 \(byte 0xff at column 29\)"):
+        resolve_dataset(path)
+    path.write_text('["prompt", "response"]\n')
+    with pytest.raises(InputError, match=r"^sep.jsonl line 1: expected a JSON object, got list$"):
+        resolve_dataset(path)

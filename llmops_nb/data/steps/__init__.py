@@ -3,7 +3,11 @@
 A step is `fn(records, ctx, **params) -> Iterator[dict]`: it reads records (dicts with at least `id`
 and `text`), yields the ones it keeps (copies when it changes them) and tells `ctx` what it removed,
 edited or flagged, and why. It never touches the workspace: `curate` gives it a context whose sink
-writes changes to the database; `run_step` gives it one that collects them in a list.
+buffers changes in a `ChangeLog` (spilled to a temp file past a batch), written to the database only in the
+transaction that stores the new snapshot; `run_step` gives it one that collects them in a list.
+
+A step's parameters are checked before any record is read (`StepSpec.check`: declared types, ranges and
+choices, then the step's own `validate` hook, e.g. filter parsing its expression).
 
 Steps marked `multipass` read their input more than once (near/semantic dedup, select, sample), so
 they get a re-iterable source (a list, a `Dataset`, or a spill file `curate` makes for them).
@@ -97,6 +101,8 @@ class StepSpec:
     can_flag: bool = False
     limits: Dict[str, str] = field(default_factory=dict)  # parameter -> allowed range, e.g. "(0, 1]"
     choices: Dict[str, Tuple[Any, ...]] = field(default_factory=dict)  # parameter -> allowed values
+    # more checks of the converted params, given the input's columns where they are known (else None)
+    validate: Optional[Callable[[Dict[str, Any], Optional[List[str]]], None]] = None
 
     @property
     def defaults(self) -> Dict[str, Any]:
@@ -113,9 +119,10 @@ class StepSpec:
     def doc(self) -> str:
         return (inspect.getdoc(self.fn) or "").split("\n")[0]
 
-    def check(self, params: Dict[str, Any]) -> Dict[str, Any]:
+    def check(self, params: Dict[str, Any], columns: Optional[List[str]] = None) -> Dict[str, Any]:
         """`params` with every value converted to its declared type and checked against the step's ranges and
-        choices; unknown, missing or bad parameters are one InputError naming the step and parameter."""
+        choices, then by its `validate` hook (told the input's `columns` when known, for its messages); unknown,
+        missing or bad parameters are one InputError naming the step and parameter."""
         known = self.params
         for k in params:
             if k not in known:
@@ -127,22 +134,27 @@ class StepSpec:
             raise InputError(f"step '{self.name}' needs {', '.join(missing)}, e.g. ('{self.name}', "
                              f"{{'{missing[0]}': ...}}) or '{self.name}:VALUE'")
         hints, defaults = typing.get_type_hints(self.fn), self.defaults
-        return {k: check_value(self.name, k, v, hints.get(k, Any), limits=self.limits.get(k),
-                               choices=self.choices.get(k), default=defaults.get(k)) for k, v in params.items()}
+        checked = {k: check_value(self.name, k, v, hints.get(k, Any), limits=self.limits.get(k),
+                                  choices=self.choices.get(k), default=defaults.get(k)) for k, v in params.items()}
+        if self.validate is not None:
+            self.validate(checked, columns)
+        return checked
 
 
 STEPS: Dict[str, StepSpec] = {}
 
 
 def step(name: str, *, multipass: bool = False, primary: Optional[str] = None, can_flag: bool = False,
-         limits: Optional[Dict[str, str]] = None, choices: Optional[Dict[str, Tuple[Any, ...]]] = None):
+         limits: Optional[Dict[str, str]] = None, choices: Optional[Dict[str, Tuple[Any, ...]]] = None,
+         validate: Optional[Callable[[Dict[str, Any], Optional[List[str]]], None]] = None):
     """Register a step function under `name`. `limits` gives parameters' ranges ("(0, 1]", "[1, inf)") and
-    `choices` their allowed values; `StepSpec.check` enforces them before a curation starts."""
+    `choices` their allowed values; `validate(params, columns)` checks more (raising InputError) once they are
+    converted (`columns`: the input's, when known). `StepSpec.check` runs all of them before a curation starts."""
 
     def deco(fn):
         family = fn.__module__.rsplit(".", 1)[-1]
         STEPS[name] = StepSpec(name, fn, family, multipass, primary, can_flag, dict(limits or {}),
-                               dict(choices or {}))
+                               dict(choices or {}), validate)
         return fn
 
     return deco
@@ -189,7 +201,8 @@ class StepRun:
 def run_step(name: str, records: Iterable[dict], *, seed: int = 0, **params) -> StepRun:
     """Run one step over in-memory records: `run_step("near_dedup", recs, threshold=0.8).removed`."""
     spec = get_step(name)
-    params = spec.check(params)
+    columns = list(records[0]) if isinstance(records, (list, tuple)) and records else None
+    params = spec.check(params, columns)
     records = list(records) if spec.multipass and not isinstance(records, (list, tuple)) else records
     ctx = StepContext(name, seed=seed)
     kept = list(spec.fn(records, ctx, **params))

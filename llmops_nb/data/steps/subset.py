@@ -31,7 +31,21 @@ def query_mask(batch: List[dict], expr: str) -> np.ndarray:
     return filter_mask(expr, _frame(batch), label=_COLUMNS_LABEL)
 
 
-@step("filter", primary="expr")
+def _check_filter(params: dict, columns: Optional[List[str]]) -> None:
+    """A filter expression is parsed when the curation is planned, so one that does not parse fails before any
+    step reads a record (not after the multipass steps before it); its error lists the input's columns when they
+    are known. Whether the columns it names exist is checked at the first record the filter reads (a step before
+    it may add columns)."""
+    expr = params.get("expr")
+    if callable(expr):
+        return
+    if not isinstance(expr, str) or not expr.strip():
+        raise InputError("filter needs a filter expression or a callable, e.g. filter:'n_words > 20'")
+    known = None if columns is None else [*columns, *(c for c in DERIVED if c not in columns)]
+    parse_filter(expr, columns=known, label=_COLUMNS_LABEL)
+
+
+@step("filter", primary="expr", validate=_check_filter)
 def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str, Callable[[dict], Any]],
                    reason: str = "filter") -> Iterator[dict]:
     """Keep records for which `expr` holds: a callable `record -> bool`, or a filter over the record's fields
@@ -61,7 +75,7 @@ def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str
         batch.clear()
 
     for rec in records:
-        if not checked:  # a filter that does not parse fails at the first record, not after a batch
+        if not checked:  # an unknown column fails at the first record, not after a batch
             parse_filter(expr, columns=[*rec, *(c for c in DERIVED if c not in rec)], label=_COLUMNS_LABEL)
             checked = True
         batch.append(rec)
