@@ -21,7 +21,7 @@ def _data_load(ns, ctx):
                         on_error=ns.on_error)
 
 
-@command("data list", "list datasets (latest versions)", arg("--all", action="store_true", help="every version"))
+@command("data list", "list datasets (their current versions)", arg("--all", action="store_true", help="every version"))
 def _data_list(ns, ctx):
     from ..data.datasets import datasets
 

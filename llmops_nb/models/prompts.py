@@ -269,13 +269,15 @@ def register_prompt(name: str, template: str) -> PromptVersion:
     # One write transaction from the look-up to the insert: two processes registering the same name queue
     # here instead of both taking the next version number.
     with transaction(db):
+        seq = db.execute("SELECT coalesce(max(current_seq), 0) + 1 FROM prompts").fetchone()[0]
         row = db.execute("SELECT * FROM prompts WHERE name=? AND sha256=?", (name, digest)).fetchone()
-        if row is not None:
+        if row is not None:  # the same text again: that version is what the bare name means from now on
+            db.execute("UPDATE prompts SET current_seq=? WHERE id=?", (seq, row["id"]))
             return _from_row(row)
         version = (db.execute("SELECT max(version) FROM prompts WHERE name=?", (name,)).fetchone()[0] or 0) + 1
-        db.execute("INSERT INTO prompts (name, version, template, sha256, variables, run_id, created_at) "
-                   "VALUES (?,?,?,?,?,?,?)", (name, version, template, digest, json.dumps(variables),
-                                              run.id if run is not None else None, now))
+        db.execute("INSERT INTO prompts (name, version, template, sha256, variables, run_id, created_at, current_seq) "
+                   "VALUES (?,?,?,?,?,?,?,?)", (name, version, template, digest, json.dumps(variables),
+                                                run.id if run is not None else None, now, seq))
     if run is not None:
         run.record(f"prompt:{name}", f"{name}@v{version}")
     return PromptVersion(name, version, template, digest, tuple(variables), now,
@@ -283,7 +285,8 @@ def register_prompt(name: str, template: str) -> PromptVersion:
 
 
 def prompt(ref: Any) -> PromptVersion:
-    """A prompt version: "name" (latest), "name@v2" (that version), "zero-shot@builtin" (a built-in)."""
+    """A prompt version: "name" (its current version: registered, or registered again, last), "name@v2" (that
+    version), "zero-shot@builtin" (a built-in)."""
     if isinstance(ref, PromptVersion):
         return ref
     text = str(ref or "").strip()
@@ -295,7 +298,8 @@ def prompt(ref: Any) -> PromptVersion:
         return default_prompt(name)
     db = workspace().db
     if version is None or version == "latest":
-        row = db.execute("SELECT * FROM prompts WHERE name=? ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+        row = db.execute("SELECT * FROM prompts WHERE name=? ORDER BY current_seq DESC, version DESC LIMIT 1",
+                         (name,)).fetchone()
     else:
         row = db.execute("SELECT * FROM prompts WHERE name=? AND version=?", (name, int(version))).fetchone()
     if row is not None:
@@ -322,7 +326,7 @@ def prompt_versions(name: str) -> List[PromptVersion]:
 
 
 class PromptsTable(ResultTable):
-    """Prompts in the workspace: the latest version of each name, with how many versions it has."""
+    """Prompts in the workspace: the current version of each name (column `latest`), with how many versions it has."""
 
     columns = ["name", "latest", "versions", "variables", "created", "preview"]
     noun = "prompts"
@@ -352,12 +356,14 @@ class PromptsTable(ResultTable):
 
 
 def prompts(*, builtins: bool = True) -> PromptsTable:
-    """The latest version of every registered prompt (and, unless builtins=False, the built-in templates)."""
+    """The current version of every registered prompt -- the one its bare name means: registered, or registered
+    again, last -- (and, unless builtins=False, the built-in templates)."""
     rows = []
     db = workspace().db
     for r in db.execute(
-            "SELECT p.*, c.n FROM prompts p JOIN (SELECT name, max(version) v, count(*) n FROM prompts GROUP BY name) c "
-            "ON p.name = c.name AND p.version = c.v ORDER BY p.name"):
+            "SELECT p.*, (SELECT count(*) FROM prompts x WHERE x.name = p.name) n FROM prompts p "
+            "WHERE p.id = (SELECT id FROM prompts y WHERE y.name = p.name ORDER BY current_seq DESC, version DESC "
+            "LIMIT 1) ORDER BY p.name"):
         rows.append({"name": r["name"], "latest": f"{r['name']}@v{r['version']}", "versions": r["n"],
                      "variables": json.loads(r["variables"]), "created_at": r["created_at"], "builtin": False,
                      "template": r["template"]})

@@ -153,3 +153,14 @@ def test_prompt_cli_file_stdin_and_json(run_cli, tmp_path):
     assert shown.startswith("rag2@v1") and "Context: {{ context }}" in shown
     assert "did you mean 'rag2'" in run_cli("prompt", "show", "rag22", check=2).stderr
     assert "usage: llmops prompt" in run_cli("prompt", "--help", check=0).stdout
+
+
+def test_registering_an_older_text_again_makes_it_what_the_name_means(ws):
+    a = L.register_prompt("qa", "Answer: {{ question }}")
+    b = L.register_prompt("qa", "Answer briefly: {{ question }}")
+    assert (a.version, b.version) == (1, 2) and L.prompt("qa").version == 2
+    again = L.register_prompt("qa", "Answer: {{ question }}")
+    assert again.version == 1 and L.prompt("qa").version == 1, "reverting the cell reverts the prompt"
+    row = next(r for r in L.prompts(builtins=False) if r["name"] == "qa")
+    assert row["latest"] == "qa@v1" and row["versions"] == 2
+    assert L.prompt("qa@v2").template == "Answer briefly: {{ question }}"
