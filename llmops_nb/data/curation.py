@@ -47,6 +47,7 @@ def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None
     src = dataset(data)
     target = check_name("dataset", name or src.name)
     planned = plan(steps, near_threshold=near_threshold, pii=pii, select=select, columns=src.columns)
+    workspace().require_writable()  # before any step runs: the result could not be stored
     if split is not None:
         split = _eval_fraction(split)
         split_names(target)

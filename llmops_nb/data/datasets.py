@@ -373,6 +373,7 @@ def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optiona
     errors = LineErrors(on_error)
     stream, desc = iter_source(source, fmt=format, errors=errors)
     name = check_name("dataset", name) if name is not None else _name_from_source(source)
+    workspace().require_writable()  # before reading the whole source: the snapshot could not be stored
     builder = RecordBuilder(errors, text_field=text_field, id_field=id_field)
     try:
         stored = write_snapshot(builder.records(stream), name=name)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..errors import InputError
+from .storage import replace_surrogates
 
 Reader = Callable[..., Iterator[Tuple[dict, str]]]
 READERS: Dict[str, Reader] = {}
@@ -60,7 +61,7 @@ def read_jsonl(path: Path, errors: LineErrors, **_) -> Iterator[Tuple[dict, str]
         for lineno, raw in enumerate(fh, 1):
             where = f"{path.name} line {lineno}"
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # an editor's byte-order mark is not data
             except UnicodeDecodeError as exc:
                 errors.add(where, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
                                   "re-encode the file as UTF-8")
@@ -92,7 +93,7 @@ def read_jsonl_file(path: Union[str, os.PathLike], *, what: str = "file") -> Lis
 @reader("json")
 def read_json(path: Path, errors: LineErrors, **_) -> Iterator[Tuple[dict, str]]:
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path.name}: not a valid UTF-8 JSON file ({exc}); for one object per line use .jsonl") from None
     if isinstance(data, dict):
@@ -191,6 +192,10 @@ def _read_delimited(path: Path, errors: LineErrors, delimiter: str) -> Iterator[
             start, end = lines.taken[0][0], lines.taken[-1][0]
             if header is None:
                 header, header_line = row, start
+                twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+                if twice is not None:  # a dict would keep only the last of them: data lost without a word
+                    raise InputError(f"{path.name} line {start}: column '{twice}' appears twice in the header; "
+                                     "rename one of them")
             elif len(row) != len(header):
                 errors.add(f"{path.name} line {start}", f"{len(row)} fields where the header (line {header_line}) "
                                                         f"has {len(header)}{_span(start, end)}")
@@ -356,7 +361,7 @@ class RecordBuilder:
         if value is None or (isinstance(value, float) and value != value):
             value = ""
         text = value if isinstance(value, str) else str(value)
-        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from bad sources
+        text = replace_surrogates(text)  # a broken \uXXXX escape from a bad source
         if not text.strip():
             self.stats["empty_texts"] += 1
         if len(text) > LONG_RECORD_CHARS:

@@ -218,6 +218,7 @@ class Review:
         eff = self._effects()
         if not any(eff.values()):
             raise InputError(f"nothing to commit for {self.dataset.ref}: no reject, edit or restore decisions yet")
+        workspace().require_writable()
         ds, t0 = self.dataset, time.time()
         counts = {k: len(v) for k, v in eff.items()}
         params = {**counts, "restored_ids": eff["restored"][:1000], "decisions": self._decisions_digest(eff)}

@@ -13,10 +13,13 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
+
+from ..errors import InputError
 
 _SEQ = itertools.count()
 
@@ -99,7 +102,8 @@ class SnapshotWriter:
         for r in rows:
             seen.update(dict.fromkeys(r))
         self.columns = list(seen)
-        table = pa.Table.from_pylist([_clean(r, self.columns) for r in rows])
+        cleaned = [_clean(r, self.columns) for r in rows]
+        table = _from_rows(cleaned, None)
         if any(pa.types.is_null(f.type) for f in table.schema):
             # a column empty in the first batch (e.g. _flags) would reject values later: store it as text
             table = table.cast(pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
@@ -138,16 +142,100 @@ def _clean(rec: dict, columns: List[str]) -> dict:
     return out
 
 
+def _as_text(v):
+    return None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str, ensure_ascii=False))
+
+
+def _no_surrogates(rows: List[dict]) -> List[dict]:
+    """A JSON escape like \\ud800 gives a lone surrogate, which no file encoding can hold: store U+FFFD."""
+    return [{k: replace_surrogates(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (a broken \\uXXXX escape; no file encoding can hold one) as U+FFFD."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def _from_rows(rows: List[dict], schema):
+    """A table of `rows`; with no schema yet (the first batch), a column of mixed kinds (numbers and text, whole
+    numbers past 64 bits) is stored as text, so nothing is lost."""
+    import pyarrow as pa
+
+    for attempt in range(2):
+        try:
+            if schema is not None:
+                return pa.Table.from_pylist(rows, schema=schema)
+            return pa.Table.from_pylist(rows)
+        except UnicodeEncodeError:
+            if attempt:
+                raise
+            rows = _no_surrogates(rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            if schema is not None:
+                raise
+            mixed = [c for c in rows[0] if not _one_kind([r.get(c) for r in rows])]
+            rows = [{k: (_as_text(v) if k in mixed else v) for k, v in r.items()} for r in rows]
+    return pa.Table.from_pylist(rows)
+
+
+def _one_kind(values: list) -> bool:
+    import pyarrow as pa
+
+    try:
+        pa.array(values)
+        return True
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return False
+
+
+class MixedTypeError(InputError):
+    """A field holds numbers in the first batch of records and something else later (or the other way round)."""
+
+
 def _to_table(rows: List[dict], schema):
     import pyarrow as pa
 
     try:
-        return pa.Table.from_pylist(rows, schema=schema)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # a later batch holds a type the first did not (e.g. a number where text was): store it as text
-        fixed = [{k: (None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str)))
-                  if schema.field(k).type == pa.string() else v for k, v in r.items()} for r in rows]
-        return pa.Table.from_pylist(fixed, schema=schema)
+        return _from_rows(rows, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    # a later batch holds a type the first did not: into a text column it goes as text; a number column cannot
+    # take it (its type was fixed by the first records) and the user has to say which it is
+    fixed = [{k: _as_text(v) if schema.field(k).type == pa.string() else v for k, v in r.items()} for r in rows]
+    try:
+        return _from_rows(fixed, schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        field, rec = _first_misfit(fixed, schema)
+        raise MixedTypeError(f"field '{field}' holds {_kind_of(schema.field(field).type)} in the first records but "
+                             f"{rec.get(field)!r} in record {rec.get('id')!r}; give it one type in every record "
+                             "(all numbers, or all text)") from None
 
 
-__all__ = ["SnapshotWriter", "StoredFile", "temp_path"]
+def _kind_of(arrow_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return "true/false values"
+    if pa.types.is_integer(arrow_type):
+        return "whole numbers"
+    if pa.types.is_floating(arrow_type):
+        return "numbers"
+    return f"{arrow_type} values"
+
+
+def _first_misfit(rows: List[dict], schema):
+    import pyarrow as pa
+
+    for name in schema.names:
+        for r in rows:
+            try:
+                pa.array([r.get(name)], type=schema.field(name).type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+                return name, r
+    return schema.names[0], rows[0]
+
+
+__all__ = ["MixedTypeError", "SnapshotWriter", "StoredFile", "temp_path"]

@@ -115,13 +115,15 @@ def _converter(hint: Any) -> Tuple[Optional[Callable[[Any], Any]], bool]:
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
             return _converter(rest[0])[0], optional
-        if str in rest and any(typing.get_origin(a) is collections.abc.Callable for a in rest):
-            def str_or_function(value: Any) -> Any:
-                if isinstance(value, str) or callable(value):
+        classes = tuple(a for a in rest if isinstance(a, type) and a is not str)
+        takes_function = any(typing.get_origin(a) is collections.abc.Callable for a in rest)
+        if str in rest and (classes or takes_function):
+            def str_or_other(value: Any) -> Any:  # e.g. a filter: its text, a parsed Filter, or a function
+                if isinstance(value, (str, *classes)) or (takes_function and callable(value)):
                     return value
-                raise TypeError("text or a function")
+                raise TypeError("text or a function" if takes_function else "text")
 
-            return str_or_function, optional
+            return str_or_other, optional
         return None, optional
     if origin in (list, tuple, collections.abc.Sequence) and args and args[0] is str:
         return _as_strings, False

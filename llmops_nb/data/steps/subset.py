@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Union
 import numpy as np
 
 from ...errors import InputError
-from ...filters import filter_mask, parse_filter
+from ...filters import Filter, filter_mask, parse_filter
 from . import StepContext, step
 
 _FILTER_BATCH = 4096
@@ -37,6 +37,8 @@ def _check_filter(params: dict, columns: Optional[List[str]]) -> None:
     are known. Whether the columns it names exist is checked at the first record the filter reads (a step before
     it may add columns)."""
     expr = params.get("expr")
+    if isinstance(expr, Filter):
+        expr = params["expr"] = expr.text
     if callable(expr):
         return
     if not isinstance(expr, str) or not expr.strip():
@@ -46,12 +48,14 @@ def _check_filter(params: dict, columns: Optional[List[str]]) -> None:
 
 
 @step("filter", primary="expr", validate=_check_filter)
-def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str, Callable[[dict], Any]],
+def filter_records(records: Iterable[dict], ctx: StepContext, *, expr: Union[str, Filter, Callable[[dict], Any]],
                    reason: str = "filter") -> Iterator[dict]:
     """Keep records for which `expr` holds: a callable `record -> bool`, or a filter over the record's fields
     plus `n_words` and `n_chars`, e.g. "n_words >= 20 and lang in ['en', 'fr'] and not draft" (the language of
     `llmops_nb.filters`: comparisons, in / not in [...], and / or / not, parentheses). A filter outside the
     language, or naming an unknown field, is one InputError listing the columns."""
+    if isinstance(expr, Filter):
+        expr = expr.text
     if callable(expr):
         label = getattr(expr, "__name__", "predicate")
         for rec in records:
