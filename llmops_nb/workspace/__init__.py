@@ -55,7 +55,8 @@ class Workspace:
         cache_models = (Path(cache).expanduser() if cache else self.path / "cache") / "models"
         places = [(self.path / "datasets", 0), (self.path / "artifacts", 0), (self.path / "indexes", 1),
                   (self.path / "models", 1), (cache_models, 0)]
-        return clean_stale([(f, depth) for f, depth in places if f.is_dir()])
+        shared = (cache_models,) if cache else ()  # LLMOPS_CACHE may be shared beyond this machine's pids
+        return clean_stale([(f, depth) for f, depth in places if f.is_dir()], shared=shared)
 
     def require_writable(self) -> None:
         """Refuse before long work (embedding, training, curating) when its result could not be stored: the

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator, List, Tuple, Union
 
@@ -166,16 +167,23 @@ def _made_by_a_live_process(pid: int, path: Path) -> bool:
         return True
 
 
-def clean_stale(folders: List[Tuple[Path, int]]) -> List[Path]:
+def clean_stale(folders: List[Tuple[Path, int]], *, shared: Tuple[Path, ...] = ()) -> List[Path]:
     """Remove temp files and folders that a process which no longer runs left in each (folder, depth): the folder
-    and its subfolders `depth` levels down, first recovering any folder swap it cut short. Returns what went."""
+    and its subfolders `depth` levels down, first recovering any folder swap it cut short. Returns what went.
+
+    In a `shared` folder (a cache other machines or containers may write, whose pids this one cannot see) only
+    leftovers older than SHARED_GRACE_S go."""
     removed: List[Path] = []
     for folder, depth in folders:
-        removed += _clean_folder(Path(folder), depth)
+        min_age = SHARED_GRACE_S if Path(folder) in shared else 0.0
+        removed += _clean_folder(Path(folder), depth, min_age)
     return removed
 
 
-def _clean_folder(folder: Path, depth: int) -> List[Path]:
+SHARED_GRACE_S = 6 * 3600
+
+
+def _clean_folder(folder: Path, depth: int, min_age: float = 0.0) -> List[Path]:
     removed: List[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -186,10 +194,10 @@ def _clean_folder(folder: Path, depth: int) -> List[Path]:
         path = Path(entry.path)
         if parsed is None:
             if depth > 0 and entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-                removed += _clean_folder(path, depth - 1)
+                removed += _clean_folder(path, depth - 1, min_age)
             continue
         target, pid = parsed
-        if _made_by_a_live_process(pid, path):
+        if _made_by_a_live_process(pid, path) or (min_age and _age(path) < min_age):
             continue
         if target is not None and entry.is_dir(follow_symlinks=False) and recover_dir(folder / target):
             if not path.exists():  # this one was put in place
@@ -197,6 +205,13 @@ def _clean_folder(folder: Path, depth: int) -> List[Path]:
         if _remove(path):
             removed.append(path)
     return removed
+
+
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.lstat().st_ctime
+    except OSError:
+        return 0.0
 
 
 def _remove(path: Path) -> bool:

@@ -391,3 +391,14 @@ def test_recovery_never_takes_a_live_writers_folder(tmp_path):
         writer.kill()
         writer.wait()
     assert recover_dir(target) is True and (target / "step").read_text() == "20"
+
+
+def test_a_shared_cache_keeps_young_leftovers_whose_writer_may_run_elsewhere(tmp_path):
+    from llmops_nb.workspace import files as F
+
+    cache = tmp_path / "cache-models"
+    cache.mkdir()
+    young = cache / f".smollm2.{_dead_pid()}-ab.tmp"  # a pid this machine does not see: maybe another container
+    young.mkdir()
+    assert F.clean_stale([(cache, 0)], shared=(cache,)) == [] and young.exists()
+    assert F.clean_stale([(cache, 0)]) == [young], "in a workspace's own folder, a dead pid's leftover goes at once"
