@@ -21,11 +21,13 @@ def _workspace(ns, ctx):
 
 
 @command("runs", "list runs, newest first", arg("--last", type=int, metavar="N", help="only the N newest"),
-         arg("--name", help="only runs with this name"), arg("--status", choices=STATUSES, help="only runs with this status"))
+         arg("--name", help="only runs with this name"), arg("--status", choices=STATUSES, help="only runs with this status"),
+         arg("--kind", help="only runs of this kind (load, curate, review, index, compare, finetune, notebook, sweep, "
+                            "run)"))
 def _runs(ns, ctx):
     from ..tracking import runs
 
-    return runs(ns.last, name=ns.name, status=ns.status)
+    return runs(ns.last, name=ns.name, status=ns.status, kind=ns.kind)
 
 
 @command("run show", "show one run: params, metrics, records, artifacts, environment",

@@ -6,7 +6,8 @@ curation that fails or is interrupted leaves nothing behind, neither rows nor fi
 and only temp files named with its pid, removed when a workspace next opens (killed in the instant between
 putting its snapshot file in place and committing, it leaves that file, which no row refers to). Re-running a
 curation with the same steps and seed that yields the same records from the same input gives back the stored
-result.
+result. Each curation is a tracked run of kind "curate" (see `tracked`): its steps, seed, what each step removed,
+and the snapshot it made or reused.
 
 Planning lives in `planning`, the streaming plumbing in `streaming`, the result and its rendering in
 `curation_result`, reverting in `revert`, splits in `split`; this module re-exports their public names.
@@ -14,18 +15,19 @@ Planning lives in `planning`, the streaming plumbing in `streaming`, the result 
 from __future__ import annotations
 
 import time
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from ..errors import InputError
-from ..tracking.runs import active_run
+from ..tracking.run import Run
 from ..workspace import check_name, workspace
 from .commits import store_curation
 from .curation_result import CurationResult, funnel_svg
 from .datasets import Dataset, EmptySnapshotError, dataset, write_snapshot
-from .planning import DEFAULT_STEPS, StepLike, parse_step, plan
+from .planning import DEFAULT_STEPS, PlannedStep, StepLike, parse_step, plan
 from .revert import revert
 from .split import Split, split_dataset, split_names
 from .streaming import StepChain
+from .tracked import record_snapshot, step_run
 
 
 def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None, *,
@@ -51,6 +53,16 @@ def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None
     if split is not None:
         split = _eval_fraction(split)
         split_names(target)
+    params = {"input": src.ref, "name": target, "steps": [p.describe() for p in planned], "seed": seed,
+              "split": split}
+    with step_run("curate", target, params) as run:
+        result = _curate(src, target, planned, seed=seed, split=split, progress=progress)
+        _track(run, result)
+    return result
+
+
+def _curate(src: Dataset, target: str, planned: List[PlannedStep], *, seed: int, split: Optional[float],
+            progress: bool) -> CurationResult:
     t0 = time.time()
     with StepChain(src, planned, workspace().dir("datasets"), seed=seed, progress=progress) as chain:
         try:
@@ -61,12 +73,23 @@ def curate(data: Union[str, Dataset], steps: Optional[Sequence[StepLike]] = None
         out, cid, report = store_curation("curate", src, target, stored, steps=described, report=chain.report(),
                                           params={"steps": described, "seed": seed}, same_params=("steps", "seed"),
                                           changes=chain.changes, seconds=time.time() - t0)
-    run = active_run()
-    if run is not None:
-        run.log_metric("curate.records_in", len(src))
-        run.log_metric("curate.records_out", len(out))
     splits = split_dataset(out, eval_fraction=split, seed=seed) if split is not None else None
     return CurationResult(out, src, cid, report, time.time() - t0, splits=splits)
+
+
+def _track(run: Run, result: CurationResult) -> None:
+    """A curation's counts on its run: records in and out, and what each step removed (a step named twice is
+    counted as `removed/filter`, `removed/filter#2`)."""
+    run.log_metrics({"records_in": len(result.input), "records_out": len(result.dataset)})
+    seen: Dict[str, int] = {}
+    for row in result.report:
+        seen[row["step"]] = seen.get(row["step"], 0) + 1
+        key = row["step"] + (f"#{seen[row['step']]}" if seen[row["step"]] > 1 else "")
+        run.log_metric(f"removed/{key}", row["in"] - row["out"])
+    record_snapshot(run, result.dataset)
+    run.set_tag("curation_id", result.curation_id)  # what result.revert() and review look up; not a metric
+    if result.splits is not None:
+        run.record("splits", [result.splits.train.ref, result.splits.eval.ref])
 
 
 def _eval_fraction(split: object) -> float:

@@ -10,6 +10,9 @@ the same recorded steps or decisions) as an existing version of the same name IS
 twice, or re-running a curation, gives back `name@v1`, not a new label), so re-running a notebook reproduces
 the same references. Versions are numbered in the order they were made and never renumbered.
 
+Each `load_dataset` is a tracked run of kind "load" (see `tracked`): its source, counts and the snapshot it made
+or reused, under `runs()`.
+
 `dataset("name")` is the name's CURRENT version: the one made or given back (reused) most recently, so the
 bare name always means what the user just made; `dataset("name@v2")` is a given version.
 """
@@ -21,7 +24,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from ..display import STYLE, ResultTable, esc, fmt_time, html_table, text_table
 from ..errors import InputError, not_found
@@ -29,6 +32,7 @@ from ..tracking.runs import active_run
 from ..workspace import check_name, transaction, workspace
 from .loaders import LineErrors, RecordBuilder, iter_source, record_id
 from .storage import SnapshotWriter, StoredFile
+from .tracked import describe_source, record_snapshot, step_run
 
 BATCH = 8192
 _REF = re.compile(r"^(?P<name>[^@\s]+)(?:@v?(?P<version>\d+))?$")
@@ -374,19 +378,35 @@ def load_dataset(source: Any, name: Optional[str] = None, *, text_field: Optiona
     stream, desc = iter_source(source, fmt=format, errors=errors)
     name = check_name("dataset", name) if name is not None else _name_from_source(source)
     workspace().require_writable()  # before reading the whole source: the snapshot could not be stored
+    params = {"source": describe_source(source), "name": name, "format": format, "text_field": text_field,
+              "id_field": id_field, "on_error": on_error}
+    with step_run("load", name, params) as run:
+        ds, counts = _load(stream, desc, name, errors, text_field=text_field, id_field=id_field, format=format)
+        run.log_metrics({"records_in": len(ds) + errors.count, "records_out": len(ds), "skipped_lines": errors.count,
+                         **counts})
+        if not text_field and ds.text_field:
+            run.log_param("text_field_used", ds.text_field)
+        record_snapshot(run, ds)
+    return ds
+
+
+def _load(stream, desc: str, name: str, errors: LineErrors, *, text_field: Optional[str], id_field: Optional[str],
+          format: Optional[str]) -> Tuple[Dataset, Dict[str, int]]:
+    """The snapshot of a source's records, and the builder's counts (empty texts, repeated ids, ...)."""
     builder = RecordBuilder(errors, text_field=text_field, id_field=id_field)
     try:
         stored = write_snapshot(builder.records(stream), name=name)
     except EmptySnapshotError:
         raise EmptySnapshotError(f"{desc} has no records" + (f" ({errors.count} malformed lines skipped)"
                                                              if errors.count else "") + "; nothing was stored") from None
-    params = {"text_field": text_field, "id_field": id_field, "format": format, "on_error": on_error,
+    params = {"text_field": text_field, "id_field": id_field, "format": format, "on_error": errors.on_error,
               **builder.stats, "skipped_lines": errors.count, "skipped_examples": errors.skipped,
               "text_field_used": builder.field}
     db = workspace().db
     with registering(db, stored):
-        return register_snapshot(db, name, stored, parent=None, op="load", params=params, source=desc,
-                                 text_field=builder.field or "text")
+        ds = register_snapshot(db, name, stored, parent=None, op="load", params=params, source=desc,
+                               text_field=builder.field or "text")
+    return ds, dict(builder.stats)
 
 
 def dataset(ref: Union[str, Dataset]) -> Dataset:

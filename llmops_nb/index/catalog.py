@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
+from ..data.tracked import describe_source, step_run
 from ..display import ResultTable, fmt_time
 from ..errors import InputError, not_found
 from ..models.loading import load_embedder
@@ -57,7 +58,8 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
     An existing index of that name is replaced (atomically) — embeddings come from the cache, so
     rebuilding after a small change to the data only embeds what changed. Records with empty text are
     skipped and counted. `vectors=` gives one precomputed vector per record instead (no chunking).
-    Every argument is checked before the model loads or anything is embedded.
+    Every argument is checked before the model loads or anything is embedded. The build is a tracked run of
+    kind "index" (its settings, counts and seconds; a child of the run it happens in).
     """
     if name is not None:
         check_name("index", name)
@@ -77,6 +79,32 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
         emb = load_embedder(model)
         model = emb.name
         check_window(chunk_tokens, overlap, emb.max_seq_length - 2)
+    params = {"dataset": ds.ref if ds is not None else describe_source(dataset), "name": name, "dtype": dtype,
+              "metric": metric, "connectivity": connectivity, "expansion_add": expansion_add,
+              "expansion_search": expansion_search,
+              **({"model": model, "chunk_tokens": chunk_tokens, "overlap": overlap} if vectors is None
+                 else {"model": "given vectors"})}
+    with step_run("index", name, params) as run:
+        index = _build(name, recs, ds, emb, model=model, chunk_tokens=chunk_tokens, overlap=overlap, dtype=dtype,
+                       connectivity=connectivity, expansion_add=expansion_add, expansion_search=expansion_search,
+                       metric=metric, vectors=vectors, progress=progress)
+        stats = index.stats
+        run.log_metrics({"records_in": stats.get("records_seen", len(index)), "records": index.n_records,
+                         "chunks": index.n_chunks, "vectors": len(index), "skipped_empty": stats.get("skipped_empty", 0),
+                         **{k: stats[k] for k in ("embedded", "from_cache") if k in stats}})
+        run.log_param("dim", index.dim)
+        run.record("index", index.name)
+        run.set_tag("index", index.name)
+        if ds is not None:
+            run.record("dataset", ds.ref)
+            run.record("snapshot", ds.snapshot)
+    return index
+
+
+def _build(name: str, recs, ds, emb, *, model: Optional[str], chunk_tokens: int, overlap: int, dtype: str,
+           connectivity: int, expansion_add: int, expansion_search: int, metric: str, vectors: Optional[np.ndarray],
+           progress: bool) -> VectorIndex:
+    """Chunk, embed, index and store (the work of build_index, once everything is checked)."""
     prep = prepare(recs, model=model, chunk_tokens=chunk_tokens, overlap=overlap, vectors=vectors, dim=None,
                    progress=progress, where=ds.ref if ds is not None else "the records given")
     if not prep.chunks:
