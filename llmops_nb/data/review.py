@@ -7,7 +7,10 @@ snapshot and record id), so a kernel restart loses none: a new `Review` of the s
 What a decision means: accept = the record belongs in the dataset, reject = it does not, edit = it
 belongs with new text. So for a kept record, reject drops it and edit changes it; for a record the
 curation removed, accept (or edit) restores it. `commit()` applies them in a new snapshot (op "review")
-and stores every record it drops, like curation does.
+and stores every record it drops, like curation does; it is tracked as a run of kind "review".
+
+Records an earlier review rejected (reviewing the snapshot that review committed) have the status "rejected",
+not "removed": they were rejected by a person, not removed by a curation step.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..display import html_kv
 from ..errors import InputError, not_found
+from ..tracking.runs import start_run
 from ..workspace import workspace
 from .commits import store_curation
 from .datasets import Dataset, dataset, write_snapshot
@@ -27,7 +31,8 @@ from .streaming import ChangeLog
 
 DECISIONS = ("accept", "reject", "edit")
 DISPLAY_CHARS = 20_000  # longer texts are shown cut (and cannot be edited in the widget)
-_BASE_FILTERS = ("all", "kept", "removed", "flagged", "undecided", "decided")
+_BASE_FILTERS = ("all", "kept", "removed", "rejected", "flagged", "undecided", "decided")
+_STATUSES = ("kept", "removed", "rejected")  # removed: by a curation step; rejected: by an earlier review
 
 
 def _check_page_size(limit: object) -> None:
@@ -67,7 +72,8 @@ class Review:
         for r in rows:
             if r["action"] == "removed" and r["record"] and r["record_id"] not in by_id:
                 rec = json.loads(r["record"])
-                it = {"id": r["record_id"], "status": "removed", "text": rec.get("text") or "",
+                status = "rejected" if r["step"] == "review" else "removed"
+                it = {"id": r["record_id"], "status": status, "text": rec.get("text") or "",
                       "flags": flags_of(rec), "reason": r["reason"], "step": r["step"],
                       "duplicate_of": r["duplicate_of"], "detail": json.loads(r["detail"] or "{}"), "record": rec}
                 items.append(it)
@@ -86,7 +92,8 @@ class Review:
         """(value, label, count) for every filter that has items: status, decision, removal reason, flag."""
         items = self._load()
         dec = self.decisions()
-        counts: Dict[str, int] = {"all": len(items), "kept": 0, "removed": 0, "flagged": 0, "undecided": 0, "decided": 0}
+        counts: Dict[str, int] = {k: 0 for k in _BASE_FILTERS}
+        counts["all"] = len(items)
         extra: Dict[str, int] = {}
         for it in items:
             counts[it["status"]] += 1
@@ -101,7 +108,7 @@ class Review:
         return out
 
     def _match(self, it: dict, flt: str, query: str, dec: Dict[str, dict]) -> bool:
-        if flt in ("kept", "removed") and it["status"] != flt:
+        if flt in _STATUSES and it["status"] != flt:
             return False
         if flt == "flagged" and not it["flags"]:
             return False
@@ -183,10 +190,12 @@ class Review:
                                  "updated_at": r["updated_at"]} for r in rows}
 
     def summary(self) -> Dict[str, int]:
+        """Counts: items (kept, removed by curation, rejected by an earlier review, flagged) and decisions."""
         items = self._load()
         dec = self.decisions()
         out = {"items": len(items), "kept": sum(it["status"] == "kept" for it in items),
                "removed": sum(it["status"] == "removed" for it in items),
+               "rejected_by_review": sum(it["status"] == "rejected" for it in items),
                "flagged": sum(bool(it["flags"]) for it in items), "accept": 0, "reject": 0, "edit": 0}
         for d in dec.values():
             out[d["decision"]] += 1
@@ -214,7 +223,11 @@ class Review:
         and with the removed records that were accepted restored (appended). Drops are stored like curation's,
         in the same transaction as the snapshot. The same decisions committed again give back that snapshot
         (then the current version of its name again); other decisions that happen to give the same records
-        are a new version, with their own stored changes."""
+        are a new version, with their own stored changes.
+
+        Every commit is a run of kind "review" (params: the source snapshot and the decision counts; metrics:
+        accepted, rejected, edited, restored, records in and out; record and tag "dataset": the snapshot it
+        gave), also when the same decisions give back the snapshot an earlier commit made."""
         eff = self._effects()
         if not any(eff.values()):
             raise InputError(f"nothing to commit for {self.dataset.ref}: no reject, edit or restore decisions yet")
@@ -222,11 +235,20 @@ class Review:
         ds, t0 = self.dataset, time.time()
         counts = {k: len(v) for k, v in eff.items()}
         params = {**counts, "restored_ids": eff["restored"][:1000], "decisions": self._decisions_digest(eff)}
-        with ChangeLog(workspace().dir("datasets")) as log:
-            stored = write_snapshot(self._committed_records(eff, log), name=name or ds.name, parent=ds)
-            out, _, _ = store_curation("review", ds, name or ds.name, stored, steps=[{"step": "review"}],
-                                       report=counts, params=params, same_params=("decisions",), changes=log,
-                                       seconds=time.time() - t0)
+        s = self.summary()
+        decided = {"accepted": s["accept"], "rejected": s["reject"], "edited": s["edit"]}
+        with start_run(f"review {ds.ref}", kind="review", params={"source": ds.ref, "target": name or ds.name,
+                                                                  **decided, "effects": counts}) as run:
+            with ChangeLog(workspace().dir("datasets")) as log:
+                stored = write_snapshot(self._committed_records(eff, log), name=name or ds.name, parent=ds)
+                out, _, _ = store_curation("review", ds, name or ds.name, stored, steps=[{"step": "review"}],
+                                           report=counts, params=params, same_params=("decisions",), changes=log,
+                                           seconds=time.time() - t0)
+            run.log_metrics({**decided, "restored": counts["restored"], "records_in": len(ds), "records_out": len(out)})
+            run.record("dataset", out.ref)
+            run.set_tag("dataset", out.ref)
+            if out.reused:
+                run.set_tag("reused", True)
         return out
 
     def _decisions_digest(self, eff: Dict[str, List[str]]) -> str:
@@ -261,8 +283,9 @@ class Review:
 
     def __str__(self) -> str:
         s = self.summary()
+        rejected = f"{s['rejected_by_review']} rejected by review, " if s["rejected_by_review"] else ""
         return (f"review of {self.dataset.ref}: {s['items']} items ({s['kept']} kept, {s['removed']} removed by curation, "
-                f"{s['flagged']} flagged); decisions: {s['accept']} accept, {s['reject']} reject, {s['edit']} edit, "
+                f"{rejected}{s['flagged']} flagged); decisions: {s['accept']} accept, {s['reject']} reject, {s['edit']} edit, "
                 f"{s['undecided']} undecided\nopen it in a notebook (%llmops review {self.dataset.ref}) to decide; "
                 "decisions are saved as they are made")
 

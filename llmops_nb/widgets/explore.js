@@ -1,5 +1,8 @@
 // Front-end of llmops_nb.widgets.explore.Explorer. State lives only in synced traits: this file writes
-// query/k/where/selected and renders results/note/error/record. User text is set with textContent only.
+// query/k/where/selected and renders results/note/error/record/busy. User text is set with textContent only.
+// Stable hooks for browser tests: .lx-query .lx-k .lx-where, .lx-busy (shown while searching), .lx-status,
+// .lx-error, .lx-hit[data-llmops-id] with a.lx-show ("show record"), .lx-record (opened right under its hit)
+// with a.lx-close.
 
 const DEBOUNCE_MS = 250;
 
@@ -45,13 +48,15 @@ function render({ model, el: root }) {
   const where = el("input", "lx-where");
   where.placeholder = "filter, e.g. topic == 'assert'";
   where.value = model.get("where");
-  bar.append(query, el("span", "lx-meta", "k"), k, where);
+  const busy = el("span", "lx-busy", "searching…");
+  busy.setAttribute("role", "status");
+  bar.append(query, el("span", "lx-meta", "k"), k, where, busy);
   const status = el("div", "lx-status");
   const error = el("div", "lx-error");
   const list = el("div", "lx-results");
   const record = el("div", "lx-record");
   record.style.display = "none";
-  root.append(bar, status, error, list, record);
+  root.append(bar, status, error, list);
 
   let timer = null;
   function push(name, value) {
@@ -68,6 +73,13 @@ function render({ model, el: root }) {
     const n = parseInt(k.value, 10);
     if (Number.isFinite(n)) push("k", n);
   });
+
+  function drawBusy() {
+    const on = Boolean(model.get("busy"));
+    busy.style.display = on ? "" : "none";
+    root.classList.toggle("lx-is-busy", on);
+    root.setAttribute("aria-busy", on ? "true" : "false");
+  }
 
   function drawStatus() {
     const cols = model.get("columns") || [];
@@ -86,12 +98,13 @@ function render({ model, el: root }) {
     list.replaceChildren();
     for (const r of model.get("results") || []) {
       const hit = el("div", "lx-hit");
+      hit.setAttribute("data-llmops-id", String(r.id));
       const head = el("div", "lx-head");
       head.append(el("span", "lx-score", Number(r.score).toFixed(3)), el("span", "lx-id", r.id),
         el("span", "lx-meta", "#" + r.chunk));
       const meta = Object.entries(r.metadata || {}).slice(0, 4).map(([k2, v]) => k2 + "=" + v).join("  ");
       if (meta) head.append(el("span", "lx-meta", meta));
-      const link = el("a", "lx-link", "show record");
+      const link = el("a", "lx-link lx-show", "show record");
       link.addEventListener("click", () => {
         model.set("selected", r.id);
         model.save_changes();
@@ -103,6 +116,16 @@ function render({ model, el: root }) {
       list.append(hit);
     }
     drawStatus();
+    drawRecord();
+  }
+
+  // The record opens right under the hit it belongs to (or at the top of the results), scrolled into view.
+  function placeRecord(id) {
+    const hits = Array.from(list.children);
+    const hit = hits.find((node) => node.getAttribute && node.getAttribute("data-llmops-id") === String(id));
+    if (hit) hit.after(record);
+    else list.prepend(record);
+    if (record.scrollIntoView) record.scrollIntoView({ block: "nearest" });
   }
 
   function drawRecord() {
@@ -110,11 +133,13 @@ function render({ model, el: root }) {
     record.replaceChildren();
     if (!rec.id) {
       record.style.display = "none";
+      record.remove();
       return;
     }
     record.style.display = "";
+    record.setAttribute("data-llmops-id", String(rec.id));
     const head = el("div", "lx-head");
-    const close = el("a", "lx-link", "close");
+    const close = el("a", "lx-link lx-close", "close");
     close.addEventListener("click", () => {
       model.set("selected", "");
       model.save_changes();
@@ -124,6 +149,7 @@ function render({ model, el: root }) {
     const body = el("div", "lx-text");
     appendHighlighted(body, rec.text || "", model.get("terms") || []);
     record.append(head, el("div", "lx-meta", meta), body);
+    placeRecord(rec.id);
   }
 
   model.on("change:results", drawResults);
@@ -131,9 +157,14 @@ function render({ model, el: root }) {
   model.on("change:error", drawStatus);
   model.on("change:elapsed_ms", drawStatus);
   model.on("change:record", drawRecord);
+  model.on("change:busy", drawBusy);
   drawResults();
-  drawRecord();
-  return () => clearTimeout(timer);
+  drawBusy();
+  return () => {
+    clearTimeout(timer);
+    for (const [name, f] of [["results", drawResults], ["note", drawStatus], ["error", drawStatus],
+      ["elapsed_ms", drawStatus], ["record", drawRecord], ["busy", drawBusy]]) model.off("change:" + name, f);
+  };
 }
 
 export default { render };

@@ -1,5 +1,7 @@
 // Review widget front-end (anywidget). All user text goes through textContent, never innerHTML.
 // State lives in synced traits; this file only renders them and writes decisions/filters/page back.
+// Stable hooks for browser tests: .lr-item[data-llmops-id] (and .lr-selected), buttons .lr-accept .lr-reject
+// .lr-edit .lr-undo .lr-save .lr-cancel .lr-commit, .lr-title, .lr-summary, .lr-status.
 
 function h(tag, cls, text) {
   const e = document.createElement(tag);
@@ -54,9 +56,9 @@ function render({ model, el }) {
   const commit = button("Commit", "write a new snapshot from the decisions", () => {
     model.set("commit_request", (model.get("commit_request") || 0) + 1);
     model.save_changes();
-  }, "lr-primary");
+  }, "lr-primary lr-commit");
   bar.append(title, filterSel, search, prev, pageLabel, next, commit);
-  const summary = h("div", "lr-muted");
+  const summary = h("div", "lr-summary lr-muted");
   const status = h("div", "lr-status");
   const list = h("div", "lr-list");
   const help = h("div", "lr-help lr-muted",
@@ -96,7 +98,7 @@ function render({ model, el }) {
 
   // ---- rendering -----------------------------------------------------------------------------------
   function renderHeader() {
-    title.textContent = "Review " + model.get("dataset_ref");
+    title.textContent = model.get("heading") || "Review " + model.get("dataset_ref");
     const current = model.get("filter");
     filterSel.replaceChildren();
     for (const [value, label, count] of model.get("filters")) {
@@ -110,23 +112,21 @@ function render({ model, el }) {
     const total = model.get("total");
     const pages = Math.max(1, Math.ceil(total / size));
     pageLabel.textContent = `page ${model.get("page") + 1} of ${pages} · ${total} records`;
-    const s = model.get("summary") || {};
-    summary.textContent = `${s.items ?? 0} items: ${s.kept ?? 0} kept, ${s.removed ?? 0} removed by curation, ` +
-      `${s.flagged ?? 0} flagged · decisions: ${s.accept ?? 0} accept, ${s.reject ?? 0} reject, ` +
-      `${s.edit ?? 0} edit, ${s.undecided ?? 0} undecided`;
+    summary.textContent = model.get("counts") || ""; // worded in Python (counts_line)
     status.textContent = model.get("status") || "";
   }
 
   function renderItem(item, index) {
     const box = h("div", "lr-item");
-    if (item.status === "removed") box.classList.add("lr-removed");
+    box.setAttribute("data-llmops-id", String(item.id));
+    box.setAttribute("data-llmops-decision", item.decision || "");
+    const out = item.status !== "kept"; // removed by curation or rejected by an earlier review
+    if (out) box.classList.add("lr-removed");
     if (item.decision) box.classList.add("lr-d-" + item.decision);
     if (index === selected) box.classList.add("lr-selected");
-    box.addEventListener("click", () => {
-      selected = index;
-      renderList();
-      el.focus();
-    });
+    box.addEventListener("click", () => select(index));
+    // a record's own button acts on it AND selects it, so the next a/r key acts on the same record
+    const act = (f) => () => { select(index); f(); };
 
     const meta = h("div", "lr-meta");
     meta.appendChild(h("span", "lr-id", item.id));
@@ -145,13 +145,13 @@ function render({ model, el }) {
       area.value = item.edited_text ?? item.text;
       const save = button("Save", "Ctrl+Enter", () => {
         editing = null;
+        select(index);
         decide(item.id, "edit", area.value);
-      }, "lr-primary");
+      }, "lr-primary lr-save");
       const cancel = button("Cancel", "Esc", () => {
         editing = null;
-        renderList();
-        el.focus();
-      });
+        select(index);
+      }, "lr-cancel");
       area.addEventListener("keydown", (ev) => {
         if (ev.key === "Escape") { ev.preventDefault(); cancel.click(); }
         if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); save.click(); }
@@ -178,18 +178,24 @@ function render({ model, el }) {
 
     const actions = h("div", "lr-actions");
     actions.append(
-      button(item.status === "removed" ? "Accept (restore)" : "Accept", "a", () => decide(item.id, "accept")),
-      button("Reject", "r", () => decide(item.id, "reject")),
+      button(out ? "Accept (restore)" : "Accept", "a", act(() => decide(item.id, "accept")), "lr-accept"),
+      button("Reject", "r", act(() => decide(item.id, "reject")), "lr-reject"),
     );
-    const edit = button("Edit", "e", () => startEdit(item));
+    const edit = button("Edit", "e", act(() => startEdit(item)), "lr-edit");
     if (item.truncated) {
       edit.disabled = true;
       edit.title = "too long to edit here; use Review.decide(id, 'edit', text)";
     }
     actions.appendChild(edit);
-    if (item.decision) actions.appendChild(button("Undo", "u", () => decide(item.id, "clear")));
+    if (item.decision) actions.appendChild(button("Undo", "u", act(() => decide(item.id, "clear")), "lr-undo"));
     box.appendChild(actions);
     return box;
+  }
+
+  function select(index) {
+    selected = index;
+    renderList();
+    el.focus(); // the clicked button is about to be re-rendered away: keep the keys on this widget
   }
 
   function startEdit(item) {
@@ -245,7 +251,7 @@ function render({ model, el }) {
   const onItems = () => { renderHeader(); renderList(); };
   const onHeader = () => renderHeader();
   model.on("change:items", onItems);
-  for (const name of ["filters", "summary", "status", "total", "page", "filter", "query"]) {
+  for (const name of ["filters", "summary", "status", "total", "page", "filter", "query", "heading", "counts"]) {
     model.on(`change:${name}`, onHeader);
   }
   onItems();
@@ -254,7 +260,7 @@ function render({ model, el }) {
     el.removeEventListener("keydown", onKey);
     clearTimeout(searchTimer);
     model.off("change:items", onItems);
-    for (const name of ["filters", "summary", "status", "total", "page", "filter", "query"]) {
+    for (const name of ["filters", "summary", "status", "total", "page", "filter", "query", "heading", "counts"]) {
       model.off(`change:${name}`, onHeader);
     }
   };
