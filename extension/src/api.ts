@@ -1,0 +1,40 @@
+/** The REST API under `<base_url>/llmops/api/` (ServerConnection sends the token and XSRF header). */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { apiPath } from './paths';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+/** GET a route (path segments are encoded one by one) and return its JSON; an error answer throws an
+ * ApiError with the server's one-line `error`. */
+export type Fetcher = <T = unknown>(segments: string[], query?: Record<string, string | number | null | undefined>) => Promise<T>;
+
+export function makeFetcher(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): Fetcher {
+  return async <T>(segments: string[], query?: Record<string, string | number | null | undefined>): Promise<T> => {
+    const url = URLExt.join(settings.baseUrl, 'llmops/api') + apiPath(segments, query);
+    let resp: Response;
+    try {
+      resp = await ServerConnection.makeRequest(url, { method: 'GET' }, settings);
+    } catch (e) {
+      throw new ApiError(`cannot reach the server: ${(e as Error).message || e}`, 0);
+    }
+    let body: unknown = null;
+    try {
+      body = await resp.json();
+    } catch {
+      body = null;
+    }
+    if (!resp.ok) {
+      const err = body && typeof body === 'object' && 'error' in body ? String((body as { error: unknown }).error) : '';
+      throw new ApiError(err || `${resp.status} ${resp.statusText}`, resp.status);
+    }
+    return body as T;
+  };
+}

@@ -1,0 +1,141 @@
+/** The JSON shapes of extension/CONTRACT.md (REST answers and MIME payloads). */
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface RunRow {
+  id: string;
+  name: string;
+  kind: string;
+  status: string;
+  started_at: number | null;
+  ended_at: number | null;
+  duration_s: number | null;
+  params: Record<string, Json>;
+  metrics: Record<string, number | null>;
+  tags: Record<string, Json>;
+  parent_id: string | null;
+}
+
+export interface RunsAnswer {
+  total: number;
+  offset: number;
+  limit: number;
+  runs: RunRow[];
+}
+
+export type HistoryPoint = [number, number | null, number | null];
+
+export interface RunDetail extends RunRow {
+  history: Record<string, HistoryPoint[]>;
+  artifacts: Record<string, string>;
+  environment: Record<string, Json>;
+  records: Record<string, Json>;
+  error: string | null;
+  notebook: string | null;
+  comparison?: boolean;
+}
+
+export interface DatasetRow {
+  name: string;
+  current: string | null;
+  versions: number;
+  records: number | null;
+  created_at: number | null;
+}
+
+export interface DatasetVersion {
+  version: number | string;
+  ref: string;
+  records: number | null;
+  created_at: number | null;
+  parent: string | null;
+  hash?: string | null;
+  steps: { step: string; in: number | null; out: number | null }[];
+}
+
+export interface DatasetDetail {
+  name: string;
+  current: string | null;
+  versions: DatasetVersion[];
+}
+
+export interface TableColumn {
+  name: string;
+  type: 'text' | 'longtext' | 'number' | 'time' | 'json' | string;
+}
+
+export interface TablePayload {
+  version: number;
+  title?: string;
+  columns: TableColumn[];
+  rows: Record<string, Json>[];
+  total?: number;
+}
+
+export interface SearchHit {
+  rank: number;
+  id: string;
+  chunk?: number;
+  score: number | null;
+  text: string;
+  metadata?: Record<string, Json>;
+}
+
+export interface SearchPayload {
+  version: number;
+  index: string;
+  query: string;
+  where: string | null;
+  k: number;
+  elapsed_ms?: number | null;
+  note?: string;
+  terms?: string[];
+  hits: SearchHit[];
+}
+
+export interface MetricSummary {
+  mean: number | null;
+  ci?: [number | null, number | null];
+}
+
+export interface ComparisonPayload {
+  version?: number;
+  run_id?: string;
+  eval_set?: string;
+  n_examples?: number;
+  baseline?: string;
+  primary_metric: string;
+  best?: string | null;
+  metrics: string[];
+  leaderboard: ({ variant: string } & Record<string, MetricSummary | string>)[];
+  paired?: Record<string, Record<string, { wins: number; ties: number; losses: number; p_bootstrap?: number }>>;
+  warnings?: string[];
+  examples?: Record<string, Json>[];
+  hint?: string;
+}
+
+export interface CurationStep {
+  step: string;
+  params?: Record<string, Json>;
+  in: number | null;
+  out: number | null;
+  removed?: number | Record<string, number> | null;
+  flagged?: number | null;
+}
+
+export interface CurationPayload {
+  version?: number;
+  source: string;
+  result: string;
+  steps: CurationStep[];
+  removed_examples?: Record<string, Json>[];
+}
+
+export interface ReviewPayload {
+  version?: number;
+  dataset: string;
+  committed: string | null;
+  status: string;
+  summary: { total: number; accepted: number; rejected: number; edited: number; pending: number };
+  items: { id: string; text: string; decision: 'accepted' | 'rejected' | 'edited' | null }[];
+}

@@ -1,0 +1,524 @@
+"use strict";(self.rspackChunkllmops_nb=self.rspackChunkllmops_nb||[]).push([[232],{475(o,l,e){var r=e(601),t=e.n(r),a=e(314),n=(e.n(a))()(t());n.push([o.id,`/*
+ * llmops-nb: every colour is a JupyterLab theme variable (--jp-*), so the panel and the outputs read well
+ * in the light and dark themes. Output views sit inside .jp-RenderedHTMLCommon in some hosts, whose
+ * \`td {text-align: right}\` outranks a single class; hence the doubled selectors below.
+ */
+
+.llmops-panel {
+  background: var(--jp-layout-color1);
+  color: var(--jp-ui-font-color1);
+  font-family: var(--jp-ui-font-family);
+  font-size: var(--jp-ui-font-size1);
+  display: flex;
+  flex-direction: column;
+  min-width: 240px;
+  overflow: hidden;
+}
+
+.llmops-tabs {
+  display: flex;
+  flex: 0 0 auto;
+  border-bottom: var(--jp-border-width) solid var(--jp-border-color2);
+  background: var(--jp-layout-color2);
+}
+
+.llmops-tab {
+  flex: 1 1 0;
+  background: transparent;
+  color: var(--jp-ui-font-color1);
+  border: none;
+  border-bottom: 2px solid transparent;
+  padding: 6px 8px;
+  font-size: var(--jp-ui-font-size1);
+  font-family: var(--jp-ui-font-family);
+  cursor: pointer;
+}
+
+.llmops-tab:hover {
+  background: var(--jp-layout-color3);
+}
+
+.llmops-tab.llmops-tab-active {
+  border-bottom-color: var(--jp-brand-color1);
+  font-weight: 600;
+  background: var(--jp-layout-color1);
+}
+
+.llmops-tab:focus-visible,
+.llmops-button:focus-visible,
+.llmops-run-row:focus-visible,
+.llmops-dataset-row:focus-visible,
+.llmops-index-row:focus-visible,
+.llmops-sort-button:focus-visible {
+  outline: 2px solid var(--jp-brand-color1);
+  outline-offset: -2px;
+}
+
+.llmops-tabpanel {
+  flex: 1 1 auto;
+  overflow: auto;
+  padding: 6px 8px 12px;
+}
+
+.llmops-toolbar {
+  display: flex;
+  gap: 6px;
+  align-items: center;
+  margin-bottom: 4px;
+}
+
+.llmops-toolbar input[type='search'] {
+  flex: 1 1 auto;
+  min-width: 0;
+}
+
+.llmops-panel input {
+  background: var(--jp-input-background, var(--jp-layout-color1));
+  color: var(--jp-ui-font-color1);
+  border: var(--jp-border-width) solid var(--jp-border-color1);
+  padding: 3px 6px;
+  font-size: var(--jp-ui-font-size1);
+  font-family: var(--jp-ui-font-family);
+  box-sizing: border-box;
+}
+
+.llmops-button {
+  background: var(--jp-layout-color2);
+  color: var(--jp-ui-font-color1);
+  border: var(--jp-border-width) solid var(--jp-border-color1);
+  border-radius: 2px;
+  padding: 3px 8px;
+  cursor: pointer;
+  font-size: var(--jp-ui-font-size1);
+  font-family: var(--jp-ui-font-family);
+}
+
+.llmops-button:hover {
+  background: var(--jp-layout-color3);
+}
+
+.llmops-open-notebook {
+  margin: 6px 0;
+  max-width: 100%;
+  overflow: hidden;
+  text-overflow: ellipsis;
+  white-space: nowrap;
+}
+
+.llmops-muted {
+  color: var(--jp-ui-font-color2);
+  font-size: var(--jp-ui-font-size0, 11px);
+}
+
+.llmops-title {
+  font-weight: 600;
+  color: var(--jp-ui-font-color0);
+  margin: 2px 0 4px;
+  overflow-wrap: anywhere;
+}
+
+.llmops-error {
+  color: var(--jp-error-color1);
+  background: var(--jp-layout-color2);
+  border-left: 3px solid var(--jp-error-color1);
+  padding: 3px 6px;
+  margin: 4px 0;
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+
+.llmops-warning {
+  color: var(--jp-warn-color0, var(--jp-ui-font-color1));
+  background: var(--jp-layout-color2);
+  border-left: 3px solid var(--jp-warn-color1);
+  padding: 3px 6px;
+  margin: 4px 0;
+}
+
+.llmops-section {
+  margin-top: 10px;
+}
+
+.llmops-section-title {
+  font-size: var(--jp-ui-font-size1);
+  font-weight: 600;
+  margin: 0 0 4px;
+  color: var(--jp-ui-font-color1);
+}
+
+.llmops-badge {
+  display: inline-block;
+  margin-left: 6px;
+  padding: 0 5px;
+  border-radius: 8px;
+  font-size: var(--jp-ui-font-size0, 11px);
+  border: 1px solid var(--jp-border-color1);
+  color: var(--jp-ui-font-color2);
+}
+
+.llmops-badge-best {
+  border-color: var(--jp-success-color1);
+  color: var(--jp-success-color1);
+  font-weight: 600;
+}
+
+/* ---- tables (panel and outputs) ---- */
+.llmops-table,
+.jp-RenderedHTMLCommon .llmops-mime table.llmops-table {
+  border-collapse: collapse;
+  width: 100%;
+  font-size: var(--jp-ui-font-size1);
+  color: var(--jp-ui-font-color1);
+  table-layout: auto;
+  margin: 2px 0;
+}
+
+.llmops-table th,
+.llmops-table td,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table th,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table td {
+  padding: 3px 6px;
+  border-bottom: var(--jp-border-width) solid var(--jp-border-color2);
+  vertical-align: top;
+  text-align: left;
+  color: var(--jp-ui-font-color1);
+  background: transparent;
+}
+
+.llmops-table th,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table th {
+  background: var(--jp-layout-color2);
+  color: var(--jp-ui-font-color1);
+  font-weight: 600;
+  position: sticky;
+  top: 0;
+}
+
+.llmops-table td.llmops-text,
+.llmops-table th.llmops-text,
+.jp-RenderedHTMLCommon .llmops-table td.llmops-text,
+.jp-RenderedHTMLCommon .llmops-table th.llmops-text {
+  text-align: left;
+  white-space: nowrap;
+  max-width: 28em;
+  overflow: hidden;
+  text-overflow: ellipsis;
+}
+
+.llmops-longtext,
+.llmops-table td.llmops-longtext,
+.jp-RenderedHTMLCommon .llmops-table td.llmops-longtext,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-longtext {
+  text-align: left;
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+  font-family: var(--jp-code-font-family);
+  font-size: var(--jp-code-font-size);
+}
+
+.llmops-table td.llmops-num,
+.llmops-table th.llmops-num,
+.llmops-table td.llmops-time,
+.llmops-table th.llmops-time,
+.jp-RenderedHTMLCommon .llmops-table td.llmops-num,
+.jp-RenderedHTMLCommon .llmops-table th.llmops-num,
+.jp-RenderedHTMLCommon .llmops-table td.llmops-time,
+.jp-RenderedHTMLCommon .llmops-table th.llmops-time {
+  text-align: right;
+  font-variant-numeric: tabular-nums;
+  white-space: nowrap;
+}
+
+.llmops-table td.llmops-json,
+.jp-RenderedHTMLCommon .llmops-table td.llmops-json {
+  text-align: left;
+  font-family: var(--jp-code-font-family);
+  font-size: var(--jp-code-font-size);
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+
+.llmops-runs-table .llmops-run-row,
+.llmops-datasets-table .llmops-dataset-row,
+.llmops-indexes-table .llmops-index-row {
+  cursor: pointer;
+}
+
+.llmops-runs-table tbody tr:hover,
+.llmops-datasets-table tbody tr:hover,
+.llmops-indexes-table tbody tr:hover {
+  background: var(--jp-layout-color2);
+}
+
+.llmops-index-row[aria-selected='true'] {
+  background: var(--jp-layout-color3);
+  font-weight: 600;
+}
+
+.llmops-sortable {
+  cursor: pointer;
+  user-select: none;
+}
+
+.llmops-sort-button {
+  background: none;
+  border: none;
+  padding: 0;
+  color: inherit;
+  font: inherit;
+  cursor: pointer;
+}
+
+.llmops-status-running {
+  color: var(--jp-brand-color1);
+  font-weight: 600;
+}
+
+span.llmops-status-failed,
+span.llmops-status-crashed {
+  color: var(--jp-error-color1);
+  font-weight: 600;
+}
+
+span.llmops-status-finished {
+  color: var(--jp-success-color1);
+}
+
+.llmops-kv td:first-child {
+  width: 35%;
+}
+
+/* ---- charts ---- */
+.llmops-chart {
+  margin: 4px 0 8px;
+}
+
+.llmops-linechart .llmops-axis {
+  stroke: var(--jp-border-color1);
+  stroke-width: 1;
+}
+
+.llmops-linechart .llmops-axis-label {
+  fill: var(--jp-ui-font-color2);
+  font-size: 10px;
+  font-family: var(--jp-ui-font-family);
+}
+
+.llmops-linechart .llmops-line {
+  stroke: var(--jp-brand-color1);
+  stroke-width: 1.5;
+}
+
+.llmops-linechart .llmops-dot {
+  fill: var(--jp-brand-color1);
+}
+
+.llmops-bars,
+.llmops-funnel {
+  margin: 6px 0;
+  max-width: 640px;
+}
+
+.llmops-bar-row,
+.llmops-funnel-row {
+  display: grid;
+  grid-template-columns: minmax(6em, 14em) 1fr auto;
+  gap: 8px;
+  align-items: center;
+  margin: 2px 0;
+}
+
+.llmops-bar-label {
+  overflow: hidden;
+  text-overflow: ellipsis;
+  white-space: nowrap;
+  text-align: left;
+  color: var(--jp-ui-font-color1);
+}
+
+.llmops-bar-track {
+  display: block;
+  height: 12px;
+  background: var(--jp-layout-color2);
+  border: var(--jp-border-width) solid var(--jp-border-color2);
+}
+
+.llmops-bar {
+  display: block;
+  height: 100%;
+  background: var(--jp-brand-color1);
+}
+
+.llmops-bar.llmops-bar-muted {
+  background: var(--jp-layout-color4, var(--jp-border-color1));
+}
+
+.llmops-bar.llmops-bar-best {
+  background: var(--jp-success-color1);
+}
+
+.llmops-bar-value,
+.llmops-funnel-counts {
+  font-variant-numeric: tabular-nums;
+  white-space: nowrap;
+  color: var(--jp-ui-font-color1);
+  font-size: var(--jp-ui-font-size0, 11px);
+}
+
+/* ---- search hits ---- */
+.llmops-search {
+  margin-top: 10px;
+  display: flex;
+  flex-direction: column;
+  gap: 4px;
+}
+
+.llmops-search-row {
+  display: flex;
+  gap: 4px;
+}
+
+.llmops-search-q {
+  flex: 1 1 auto;
+  min-width: 0;
+}
+
+.llmops-search-k {
+  width: 4.5em;
+}
+
+.llmops-hits {
+  list-style: none;
+  padding: 0;
+  margin: 4px 0;
+}
+
+.llmops-hit {
+  border-bottom: var(--jp-border-width) solid var(--jp-border-color2);
+  padding: 4px 0;
+}
+
+.llmops-hit-head {
+  display: flex;
+  gap: 8px;
+  align-items: baseline;
+  flex-wrap: wrap;
+}
+
+.llmops-hit-rank {
+  color: var(--jp-ui-font-color2);
+}
+
+.llmops-hit-score {
+  font-variant-numeric: tabular-nums;
+  color: var(--jp-brand-color1);
+}
+
+.llmops-hit-id {
+  font-weight: 600;
+  overflow-wrap: anywhere;
+}
+
+.llmops-hit-text {
+  margin-top: 2px;
+  color: var(--jp-content-font-color1, var(--jp-ui-font-color1));
+  max-height: 16em;
+  overflow: auto;
+}
+
+/* ---- datasets ---- */
+.llmops-lineage {
+  padding-left: 1.2em;
+  margin: 6px 0;
+}
+
+.llmops-dataset-version {
+  margin: 0 0 8px;
+}
+
+.llmops-dataset-version.llmops-current .llmops-version-ref {
+  font-weight: 600;
+}
+
+.llmops-lineage-edge {
+  color: var(--jp-ui-font-color2);
+  font-size: var(--jp-ui-font-size0, 11px);
+}
+
+.llmops-steps {
+  margin: 2px 0 0;
+  padding-left: 1.2em;
+  font-variant-numeric: tabular-nums;
+}
+
+.llmops-step-name {
+  font-family: var(--jp-code-font-family);
+}
+
+/* ---- review ---- */
+.llmops-review-summary {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 6px;
+  margin: 4px 0;
+}
+
+.llmops-chip {
+  border: var(--jp-border-width) solid var(--jp-border-color1);
+  border-radius: 10px;
+  padding: 0 8px;
+  font-variant-numeric: tabular-nums;
+}
+
+.llmops-decision-accepted {
+  color: var(--jp-success-color1);
+}
+
+.llmops-decision-rejected {
+  color: var(--jp-error-color1);
+}
+
+.llmops-decision-edited {
+  color: var(--jp-brand-color1);
+}
+
+.llmops-table td.llmops-decision-accepted,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table td.llmops-decision-accepted {
+  color: var(--jp-success-color1);
+  font-weight: 600;
+}
+
+.llmops-table td.llmops-decision-rejected,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table td.llmops-decision-rejected {
+  color: var(--jp-error-color1);
+  font-weight: 600;
+}
+
+.llmops-table td.llmops-decision-edited,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table td.llmops-decision-edited {
+  color: var(--jp-brand-color1);
+  font-weight: 600;
+}
+
+/* ---- output renderers ---- */
+.llmops-renderer {
+  color: var(--jp-content-font-color1, var(--jp-ui-font-color1));
+  font-family: var(--jp-ui-font-family);
+  font-size: var(--jp-ui-font-size1);
+  overflow-x: auto;
+  padding: 2px 0;
+}
+
+.llmops-mime {
+  max-width: 1100px;
+}
+
+.llmops-hidden {
+  display: none !important;
+}
+
+.llmops-saved-note {
+  margin-top: 4px;
+  font-style: italic;
+}
+`,""]),e.d(l,{},{A:n})},314(o){o.exports=function(o){var l=[];return l.toString=function(){return this.map(function(l){var e="",r=void 0!==l[5];return l[4]&&(e+="@supports (".concat(l[4],") {")),l[2]&&(e+="@media ".concat(l[2]," {")),r&&(e+="@layer".concat(l[5].length>0?" ".concat(l[5]):""," {")),e+=o(l),r&&(e+="}"),l[2]&&(e+="}"),l[4]&&(e+="}"),e}).join("")},l.i=function(o,e,r,t,a){"string"==typeof o&&(o=[[null,o,void 0]]);var n={};if(r)for(var p=0;p<this.length;p++){var s=this[p][0];null!=s&&(n[s]=!0)}for(var i=0;i<o.length;i++){var m=[].concat(o[i]);r&&n[m[0]]||(void 0!==a&&(void 0===m[5]||(m[1]="@layer".concat(m[5].length>0?" ".concat(m[5]):""," {").concat(m[1],"}")),m[5]=a),e&&(m[2]&&(m[1]="@media ".concat(m[2]," {").concat(m[1],"}")),m[2]=e),t&&(m[4]?(m[1]="@supports (".concat(m[4],") {").concat(m[1],"}"),m[4]=t):m[4]="".concat(t)),l.push(m))}},l}},601(o){o.exports=function(o){return o[1]}},72(o){var l=[];function e(o){for(var e=-1,r=0;r<l.length;r++)if(l[r].identifier===o){e=r;break}return e}function r(o,r){for(var t={},a=[],n=0;n<o.length;n++){var p=o[n],s=r.base?p[0]+r.base:p[0],i=t[s]||0,m="".concat(s," ").concat(i);t[s]=i+1;var d=e(m),c={css:p[1],media:p[2],sourceMap:p[3],supports:p[4],layer:p[5]};if(-1!==d)l[d].references++,l[d].updater(c);else{var u=function(o,l){var e=l.domAPI(l);return e.update(o),function(l){l?(l.css!==o.css||l.media!==o.media||l.sourceMap!==o.sourceMap||l.supports!==o.supports||l.layer!==o.layer)&&e.update(o=l):e.remove()}}(c,r);r.byIndex=n,l.splice(n,0,{identifier:m,updater:u,references:1})}a.push(m)}return a}o.exports=function(o,t){var a=r(o=o||[],t=t||{});return function(o){o=o||[];for(var n=0;n<a.length;n++){var p=e(a[n]);l[p].references--}for(var s=r(o,t),i=0;i<a.length;i++){var m=e(a[i]);0===l[m].references&&(l[m].updater(),l.splice(m,1))}a=s}}},659(o){var l={};o.exports=function(o,e){var r=function(o){if(void 0===l[o]){var e=document.querySelector(o);if(window.HTMLIFrameElement&&e instanceof window.HTMLIFrameElement)try{e=e.contentDocument.head}catch(o){e=null}l[o]=e}return l[o]}(o);if(!r)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");r.appendChild(e)}},540(o){o.exports=function(o){var l=document.createElement("style");return o.setAttributes(l,o.attributes),o.insert(l,o.options),l}},56(o,l,e){o.exports=function(o){var l=e.nc;l&&o.setAttribute("nonce",l)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var l=o.insertStyleElement(o);return{update:function(e){var r,t,a;r="",e.supports&&(r+="@supports (".concat(e.supports,") {")),e.media&&(r+="@media ".concat(e.media," {")),(t=void 0!==e.layer)&&(r+="@layer".concat(e.layer.length>0?" ".concat(e.layer):""," {")),r+=e.css,t&&(r+="}"),e.media&&(r+="}"),e.supports&&(r+="}"),(a=e.sourceMap)&&"u">typeof btoa&&(r+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(a))))," */")),o.styleTagTransform(r,l,o.options)},remove:function(){var o;null===(o=l).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,l){if(l.styleSheet)l.styleSheet.cssText=o;else{for(;l.firstChild;)l.removeChild(l.firstChild);l.appendChild(document.createTextNode(o))}}},579(o,l,e){var r=e(72),t=e.n(r),a=e(825),n=e.n(a),p=e(659),s=e.n(p),i=e(56),m=e.n(i),d=e(540),c=e.n(d),u=e(113),f=e.n(u),b=e(475),v={};v.styleTagTransform=f(),v.setAttributes=m(),v.insert=s().bind(null,"head"),v.domAPI=n(),v.insertStyleElement=c(),t()(b.A,v),b.A&&b.A.locals&&b.A.locals}}]);
