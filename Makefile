@@ -13,7 +13,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 export LLMOPS_CACHE ?= $(CURDIR)/.cache/llmops
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
-.PHONY: install test test-quick test-ts lint demo bench clean labextension chromium
+.PHONY: install test test-quick test-ts lint demo lab bench clean labextension chromium
 
 install: $(STAMP)
 
@@ -60,6 +60,10 @@ test-quick: lint
 
 demo: $(RUN_STAMP) labextension
 	$(BIN)/python -m llmops_nb.demo $(DEMO_ARGS)
+
+# JupyterLab on this folder: the LLMOps panel (runs, datasets, indexes, leaderboards) over ./.llmops
+lab: $(RUN_STAMP) labextension
+	$(BIN)/jupyter lab $(LAB_ARGS)
 
 bench: install
 	$(BIN)/python -m benchmarks
