@@ -300,6 +300,28 @@ class Run:
                 "tags": self.tags, "artifacts": {k: str(v) for k, v in self.artifacts.items()},
                 "env": decode(row["env"])}
 
+    def detail(self) -> dict:
+        """Everything the run logged, as the JupyterLab contract's RunDetail: the runs-table row (id, name,
+        kind, status, times, params, latest metrics, tags, parent_id) plus `history` ({metric: [[step, value,
+        time], ...]}), `artifacts` ({name: path relative to the workspace}), `environment`, `records`, `error`,
+        `notebook` (the output notebook's path relative to the workspace, or None) and `comparison` (whether
+        it holds a saved comparison)."""
+        row = self._row()
+        history: Dict[str, list] = {}
+        for r in self._ws.db.execute("SELECT key, step, value, ts FROM metrics WHERE run_id=? ORDER BY key, step, id",
+                                     (self.id,)):
+            history.setdefault(r["key"], []).append([r["step"], r["value"], r["ts"]])
+        artifacts = {r["name"]: _relative(r["path"], self._ws.path) for r in self._ws.db.execute(
+            "SELECT name, path FROM artifacts WHERE run_id=? ORDER BY name", (self.id,))}
+        notebook = next((p for n, p in artifacts.items() if n.startswith("output-") and n.endswith(".ipynb")), None)
+        return jsonable({
+            "version": 1, "id": self.id, "name": row["name"], "kind": row["kind"], "status": row["status"],
+            "started_at": row["started_at"], "ended_at": row["ended_at"], "duration_s": self.duration,
+            "params": self.params, "metrics": self.metrics, "tags": self.tags, "parent_id": row["parent_id"],
+            "history": history, "artifacts": artifacts, "environment": decode(row["env"]) or {},
+            "records": self.records, "error": row["error"], "notebook": notebook,
+            "comparison": "comparison.json" in artifacts})
+
     def __repr__(self) -> str:
         row = self._row()
         return f"Run(id={self.id!r}, name={row['name']!r}, status={row['status']!r})"
@@ -340,3 +362,14 @@ class Run:
 def _is_np_number(value: Any) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 \
         and value.dtype.kind in "iuf"
+
+
+def _relative(stored: str, root: Path) -> Optional[str]:
+    """An artifact's stored path as a path relative to the workspace (None if it lies outside it)."""
+    path = Path(stored)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None

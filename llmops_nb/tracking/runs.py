@@ -1,4 +1,5 @@
-"""Run tracking, the functions: `start_run`, `active_run`, `record`, `get_run`, `runs`.
+"""Run tracking, the functions: `start_run`, `active_run`, `record`, `get_run`, `runs`, and `query_runs` (one
+page of runs, filtered and sorted, for the JupyterLab panel's REST API).
 
 `Run` (run.py) holds what one run logged; `RunsTable` (table.py) shows many; liveness.py marks the runs of
 killed processes as crashed when a workspace opens.
@@ -8,11 +9,12 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..checks import whole_number
 from ..display import jsonable
@@ -22,7 +24,7 @@ from ..workspace import workspace
 from ..workspace.processes import start_token
 from .environment import environment
 from .liveness import reap_crashed_runs
-from .run import Run, any_open, innermost_open, push_open
+from .run import Run, any_open, check_key, decode, innermost_open, push_open
 from .table import RunsTable
 
 RUN_ENV_VAR = "LLMOPS_RUN_ID"  # set by run_notebook so a child kernel's record() lands on the parent's run
@@ -207,5 +209,94 @@ def _params_and_metrics(db, scope: str, args: list):
     return params, metrics
 
 
-__all__ = ["MIME_RECORD", "RUN_ENV_VAR", "STATUSES", "Run", "RunsTable", "active_run", "get_run", "reap_crashed_runs",
-           "record", "runs", "start_run"]
+RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
+MAX_PAGE = 500
+# what a page may be sorted by: request text only picks a key; the SQL is always one of these
+SORT_KEYS = {"started_at": "started_at", "name": "name", "kind": "kind", "status": "status",
+             "duration_s": "(coalesce(ended_at, CASE WHEN status = 'running' THEN ? END) - started_at)"}
+
+
+def check_run_id(run_id: Any) -> str:
+    """`run_id` if it can be a run id or a prefix of one (hex digits, as start_run makes them), else one InputError."""
+    text = run_id.strip() if isinstance(run_id, str) else ""
+    if not RUN_ID.match(text):
+        shown = repr(run_id if not isinstance(run_id, str) or len(run_id) <= 40 else run_id[:37] + "...")
+        raise InputError(f"invalid run id {shown}: a run id is 12 hexadecimal characters (0-9, a-f), or a unique "
+                         "prefix of one; 'llmops runs' lists them")
+    return text
+
+
+def _tag_filter(tag: str):
+    """A WHERE clause (and its args) for one tag filter: 'KEY' (the run has the tag) or 'KEY=VALUE' (its value
+    is VALUE as text, or the JSON literal VALUE, so 'epochs=3' and 'flag=true' match numbers and booleans)."""
+    key, eq, value = str(tag).partition("=")
+    key = check_key("tag", key.strip())
+    if not eq:
+        return "EXISTS (SELECT 1 FROM tags t WHERE t.run_id = runs.id AND t.key = ?)", [key]
+    return ("EXISTS (SELECT 1 FROM tags t WHERE t.run_id = runs.id AND t.key = ? AND t.value IN (?, ?))",
+            [key, json.dumps(value), value])
+
+
+def _order_by(sort: Union[str, Sequence[str]], now: float):
+    """ORDER BY text and its args for sort keys like '-started_at' or 'name,-duration_s'."""
+    keys = [k.strip() for k in (sort.split(",") if isinstance(sort, str) else sort) if str(k).strip()]
+    parts, args = [], []
+    for key in keys or ["-started_at"]:
+        desc = key.startswith("-")
+        col = SORT_KEYS.get(key.lstrip("-+"))
+        if col is None:
+            raise InputError(f"cannot sort runs by '{key}'; use one of {', '.join(SORT_KEYS)} "
+                             "(with '-' in front for descending)")
+        parts.append(f"{col} IS NULL, {col} {'DESC' if desc else 'ASC'}")  # missing values last either way
+        args += [now, now] if "?" in col else []
+    return ", ".join(parts + ["started_at DESC", "rowid DESC"]), args
+
+
+def query_runs(*, name: Optional[str] = None, status: Optional[str] = None, kind: Optional[str] = None,
+               tags: Sequence[str] = (), sort: Union[str, Sequence[str]] = "-started_at", limit: int = 50,
+               offset: int = 0, ws=None) -> Dict[str, Any]:
+    """One page of runs: `{"version": 1, "total", "offset", "limit", "runs": [row]}`, each row `{"id", "name",
+    "kind", "status", "started_at", "ended_at", "duration_s", "params", "metrics" (latest values), "tags",
+    "parent_id"}`. Filters are exact; `tags` are 'KEY' or 'KEY=VALUE' (all must hold); `sort` keys are
+    SORT_KEYS, '-' in front for descending; `total` counts every run the filters select."""
+    ws = ws if ws is not None else workspace()
+    limit = whole_number("limit", limit, minimum=1, maximum=MAX_PAGE, hint="it is how many runs one page holds")
+    offset = whole_number("offset", offset, minimum=0, hint="it is how many runs to skip")
+    if status is not None and status not in STATUSES:
+        raise InputError(f"unknown run status '{status}'; use one of {', '.join(STATUSES)}")
+    where: List[str] = []
+    args: List[Any] = []
+    for col, val in (("name", name), ("status", status), ("kind", kind)):
+        if val is not None:
+            where.append(f"{col} = ?")
+            args.append(str(val))
+    for tag in tags:
+        clause, targs = _tag_filter(tag)
+        where.append(clause)
+        args += targs
+    now = time.time()
+    order, order_args = _order_by(sort, now)
+    cond = " WHERE " + " AND ".join(where) if where else ""
+    total = ws.db.execute(f"SELECT count(*) FROM runs{cond}", args).fetchone()[0]
+    rows = ws.db.execute(f"SELECT id, name, kind, status, started_at, ended_at, parent_id FROM runs{cond} "
+                         f"ORDER BY {order} LIMIT ? OFFSET ?", [*args, *order_args, limit, offset]).fetchall()
+    ids = [r["id"] for r in rows]
+    scope = (f" WHERE run_id IN ({','.join('?' * len(ids))})", ids)
+    params, metrics = _params_and_metrics(ws.db, *scope) if ids else ({}, {})
+    tag_values: Dict[str, dict] = {}
+    for run_id, key, value in (ws.db.execute(f"SELECT run_id, key, value FROM tags{scope[0]} ORDER BY key", ids)
+                               if ids else ()):
+        tag_values.setdefault(run_id, {})[key] = decode(value)
+    out = []
+    for r in rows:
+        end = r["ended_at"] if r["ended_at"] is not None else (now if r["status"] == "running" else None)
+        out.append({"id": r["id"], "name": r["name"], "kind": r["kind"], "status": r["status"],
+                    "started_at": r["started_at"], "ended_at": r["ended_at"],
+                    "duration_s": None if end is None else end - r["started_at"], "params": params.get(r["id"], {}),
+                    "metrics": metrics.get(r["id"], {}), "tags": tag_values.get(r["id"], {}),
+                    "parent_id": r["parent_id"]})
+    return {"version": 1, "total": total, "offset": offset, "limit": limit, "runs": jsonable(out)}
+
+
+__all__ = ["MAX_PAGE", "MIME_RECORD", "RUN_ENV_VAR", "SORT_KEYS", "STATUSES", "Run", "RunsTable", "active_run",
+           "check_run_id", "get_run", "query_runs", "reap_crashed_runs", "record", "runs", "start_run"]

@@ -1,0 +1,132 @@
+"""What each REST route answers, as plain functions of already-parsed arguments (the handlers parse the request,
+then run these in a worker thread). Everything goes through the core API on the server's workspace; nothing here
+touches SQLite or the file system itself, and no request text ever becomes a path."""
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence
+
+from ..checks import whole_number
+from ..data.lineage import dataset_summaries, dataset_versions
+from ..display import jsonable
+from ..errors import InputError, LlmopsError, NotFoundError
+from ..evals.comparison import Comparison
+from ..index.vector import indexes, load_index, search
+from ..tracking.runs import check_run_id, get_run, query_runs
+from ..workspace import DB_NAME, Workspace, check_name, workspace
+
+MAX_K = 100
+MAX_QUERY = 2000  # characters of a search query
+
+
+def finite(value: Any) -> Any:
+    """`jsonable(value)` with +-inf as None too, so the answer is strict JSON (NaN and infinities never sent)."""
+    value = jsonable(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+class Api:
+    """The routes' answers over one workspace folder (`home`); `root_dir` is the Jupyter server's root, which
+    notebook paths in answers are relative to. The workspace is opened on first use, and never created: while
+    `home` holds no workspace, lists are empty and lookups say so."""
+
+    def __init__(self, home: Path, root_dir: Path):
+        self.home = Path(home).expanduser().resolve()
+        self.root_dir = Path(root_dir).expanduser().resolve()
+        self._lock = threading.Lock()
+        self._ws: Optional[Workspace] = None
+
+    def workspace(self, *, required: bool = True) -> Optional[Workspace]:
+        """The workspace (opened once, made the process's current one: the core's lookups by name use it), or
+        None / NotFoundError while `home` holds none."""
+        with self._lock:
+            if self._ws is None:
+                if not (self.home / DB_NAME).is_file():
+                    if not required:
+                        return None
+                    raise NotFoundError(f"no llmops workspace at {self.home} yet; run a notebook with "
+                                        "'%load_ext llmops_nb', or start the server with LLMOPS_HOME set")
+                self._ws = workspace(self.home)
+            elif workspace().path != self._ws.path:  # someone switched the process's workspace: switch back
+                self._ws = workspace(self.home)
+            return self._ws
+
+    # ---- runs ------------------------------------------------------------------------------------
+    def runs(self, *, name: Optional[str], status: Optional[str], kind: Optional[str], tags: Sequence[str],
+             sort: str, limit: Any, offset: Any) -> Dict[str, Any]:
+        ws = self.workspace(required=False)
+        if ws is None:  # the arguments are still checked, so a bad one is an error with or without a workspace
+            limit = whole_number("limit", limit, minimum=1, maximum=500)
+            offset = whole_number("offset", offset, minimum=0)
+            return {"version": 1, "total": 0, "offset": offset, "limit": limit, "runs": []}
+        return query_runs(name=name, status=status, kind=kind, tags=tags, sort=sort, limit=limit, offset=offset,
+                          ws=ws)
+
+    def run(self, run_id: str) -> Dict[str, Any]:
+        check_run_id(run_id)
+        d = get_run(run_id, ws=self.workspace()).detail()
+        d["notebook"] = self._notebook_path(d["notebook"])
+        return d
+
+    def _notebook_path(self, rel: Optional[str]) -> Optional[str]:
+        """A workspace-relative path as a path relative to the server's root_dir, or None outside it."""
+        if not rel:
+            return None
+        path = (self.home / rel).resolve()
+        try:
+            return path.relative_to(self.root_dir).as_posix()
+        except ValueError:
+            return None
+
+    # ---- datasets ---------------------------------------------------------------------------------
+    def datasets(self) -> Dict[str, Any]:
+        if self.workspace(required=False) is None:
+            return {"version": 1, "datasets": []}
+        return dataset_summaries()
+
+    def dataset(self, name: str) -> Dict[str, Any]:
+        check_name("dataset", name)
+        self.workspace()
+        return dataset_versions(name)
+
+    # ---- indexes ----------------------------------------------------------------------------------
+    def indexes(self) -> Dict[str, Any]:
+        if self.workspace(required=False) is None:
+            return {"version": 1, "indexes": []}
+        out = []
+        for name in indexes().names:
+            try:
+                out.append(load_index(name).to_dict())
+            except LlmopsError as exc:  # one damaged or missing index file: the others are still listed
+                out.append({"name": name, "error": str(exc)})
+        return {"version": 1, "indexes": out}
+
+    def search(self, name: str, query: str, k: Any, where: Optional[str]) -> Dict[str, Any]:
+        check_name("index", name)
+        k = whole_number("k", k, minimum=1, maximum=MAX_K, hint="it is how many hits to return")
+        if not query.strip():
+            raise InputError("give a query to search for: ?q=...")
+        if len(query) > MAX_QUERY:
+            raise InputError(f"the query is {len(query):,} characters long; use at most {MAX_QUERY:,}")
+        self.workspace()
+        return search(load_index(name), query, k, where=where or None).to_dict()
+
+    # ---- comparisons ------------------------------------------------------------------------------
+    def comparison(self, run_id: str) -> Dict[str, Any]:
+        check_run_id(run_id)
+        run = get_run(run_id, ws=self.workspace())
+        if "comparison.json" not in run.artifacts:
+            raise NotFoundError(f"run {run.id} ({run.kind} '{run.name}') holds no comparison; comparisons/<run_id> "
+                                "answers for runs of kind 'compare'")
+        return Comparison.load(run.id).to_dict(max_examples=None)
+
+
+__all__ = ["Api", "MAX_K", "MAX_QUERY", "finite"]
