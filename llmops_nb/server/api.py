@@ -55,8 +55,6 @@ class Api:
                     raise NotFoundError(f"no llmops workspace at {self.home} yet; run a notebook with "
                                         "'%load_ext llmops_nb', or start the server with LLMOPS_HOME set")
                 self._ws = workspace(self.home)
-            elif workspace().path != self._ws.path:  # someone switched the process's workspace: switch back
-                self._ws = workspace(self.home)
             return self._ws
 
     # ---- runs ------------------------------------------------------------------------------------
@@ -71,8 +69,7 @@ class Api:
                           ws=ws)
 
     def run(self, run_id: str) -> Dict[str, Any]:
-        check_run_id(run_id)
-        d = get_run(run_id, ws=self.workspace()).detail()
+        d = get_run(check_run_id(run_id), ws=self.workspace()).detail()
         d["notebook"] = self._notebook_path(d["notebook"])
         return d
 
@@ -121,8 +118,7 @@ class Api:
 
     # ---- comparisons ------------------------------------------------------------------------------
     def comparison(self, run_id: str) -> Dict[str, Any]:
-        check_run_id(run_id)
-        run = get_run(run_id, ws=self.workspace())
+        run = get_run(check_run_id(run_id), ws=self.workspace())
         if "comparison.json" not in run.artifacts:
             raise NotFoundError(f"run {run.id} ({run.kind} '{run.name}') holds no comparison; comparisons/<run_id> "
                                 "answers for runs of kind 'compare'")

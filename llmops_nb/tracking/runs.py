@@ -209,7 +209,7 @@ def _params_and_metrics(db, scope: str, args: list):
     return params, metrics
 
 
-RUN_ID = re.compile(r"^[0-9a-f]{1,32}$")
+RUN_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
 MAX_PAGE = 500
 # what a page may be sorted by: request text only picks a key; the SQL is always one of these
 SORT_KEYS = {"started_at": "started_at", "name": "name", "kind": "kind", "status": "status",
@@ -217,13 +217,14 @@ SORT_KEYS = {"started_at": "started_at", "name": "name", "kind": "kind", "status
 
 
 def check_run_id(run_id: Any) -> str:
-    """`run_id` if it can be a run id or a prefix of one (hex digits, as start_run makes them), else one InputError."""
+    """`run_id` (stripped, lower case) if it can be a run id or a prefix of one (hex digits, as start_run makes
+    them), else one InputError."""
     text = run_id.strip() if isinstance(run_id, str) else ""
     if not RUN_ID.match(text):
         shown = repr(run_id if not isinstance(run_id, str) or len(run_id) <= 40 else run_id[:37] + "...")
         raise InputError(f"invalid run id {shown}: a run id is 12 hexadecimal characters (0-9, a-f), or a unique "
                          "prefix of one; 'llmops runs' lists them")
-    return text
+    return text.lower()
 
 
 def _tag_filter(tag: str):

@@ -105,8 +105,22 @@ def test_run_detail_has_history_artifacts_environment_and_notebook(server):
     assert d["comparison"] is False and d["error"] is None and d["status"] == "finished"
     short = server.api(f"runs/{server.ids['a'][:6]}")
     assert short.status == 200 and short.data["id"] == server.ids["a"], "a unique prefix is enough"
+    assert server.api(f"runs/{server.ids['a'].upper()}").data["id"] == server.ids["a"]
     broken = server.api(f"runs/{server.ids['broken']}").data
     assert broken["error"] == "ValueError: boom\nsecond line" and broken["notebook"] is None
+
+
+def test_a_run_in_progress_is_listed_live(server):
+    import llmops_nb as L
+
+    with L.start_run("live-one", kind="live") as run:
+        run.log_metric("loss", 2.0, step=0)
+        row = server.api("runs", params={"kind": "live"}).data["runs"][0]
+        assert (row["id"], row["status"], row["ended_at"]) == (run.id, "running", None) and row["duration_s"] > 0
+        run.log_metric("loss", 1.0, step=1)
+        history = server.api(f"runs/{run.id}").data["history"]["loss"]
+        assert [p[:2] for p in history] == [[0, 2.0], [1, 1.0]], "each request reads what is logged by then"
+    assert server.api("runs", params={"kind": "live"}).data["runs"][0]["status"] == "finished"
 
 
 def test_unknown_and_invalid_run_ids(server):
@@ -253,6 +267,7 @@ def test_jupyter_server_extension_list_shows_llmops_nb_enabled(tmp_path):
 
 
 def test_api_paths_outside_the_root_dir_are_null(tmp_path):
+    from llmops_nb.errors import NotFoundError
     from llmops_nb.server.api import Api
 
     api = Api(tmp_path / "elsewhere" / ".llmops", tmp_path / "root")
@@ -263,3 +278,6 @@ def test_api_paths_outside_the_root_dir_are_null(tmp_path):
         {"version": 1, "total": 0, "offset": 0, "limit": 5, "runs": []}, "no workspace yet: empty, and none is made"
     assert not (tmp_path / "root" / ".llmops").exists()
     assert json.loads(json.dumps(inside.datasets())) == {"version": 1, "datasets": []}
+    with pytest.raises(NotFoundError, match="no llmops workspace at .* yet"):
+        inside.run("abc123")
+    assert not (tmp_path / "root" / ".llmops").exists()
