@@ -161,3 +161,12 @@ def test_clicking_a_records_button_selects_that_record(notes, tmp_path):
     assert out["title"] == "Committed notes@v2 (5 records) from notes@v1"
     assert out["summary"] == w.counts and "removed by curation" in out["summary"]
     assert out["buttons"] == [4, 4, 4, 1]
+
+
+def test_in_a_shell_without_a_kernel_showing_and_deciding_just_work(ipy, notes):
+    ipy.run("from llmops_nb.widgets.review import review\nw = review('notes')\nw")  # _ipython_display_ path
+    w = ipy.ns["w"]
+    assert w.display_id.startswith("llmops-") and w.display_id == w.display_id
+    w.decide("r1", "reject")
+    assert w.refresh_snapshot() is False  # no kernel to send an update to: nothing printed again
+    assert w.summary["reject"] == 1
