@@ -252,12 +252,14 @@ def _plan(path, grid, *, workers, scheduler, parameters, metric, mode) -> _Plan:
 
 def _gather(client, plan: _Plan, workspace_path: str, device: str, parent_id: str) -> List[dict]:
     from dask.distributed import as_completed
-    from tqdm.auto import tqdm
+
+    from ..progress import progress as progress_bar
 
     futures = [client.submit(run_point, str(plan.notebook), p, workspace_path, device, parent_id, pure=False)
                for p in plan.points]
     results = []
-    with tqdm(total=len(futures), desc=f"sweep {plan.notebook.name}", disable=progress_disabled()) as bar:
+    with progress_bar(total=len(futures), desc=f"sweep {plan.notebook.name}", unit="run",
+                      disable=progress_disabled()) as bar:
         for fut in as_completed(futures):
             try:
                 results.append(fut.result())

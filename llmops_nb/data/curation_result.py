@@ -6,12 +6,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from ..display import STYLE, esc, fmt, fmt_duration, text_table
+from ..charts import Funnel
+from ..display import STYLE, esc, fmt, fmt_duration, jsonable, text_table
 from ..errors import NotFoundError
 from ..workspace import workspace
 from .datasets import Dataset, dataset
 from .revert import revert
 from .split import Split
+
+MIME = "application/vnd.llmops.curation+json"
 
 
 def _changes_frame(rows) -> "Any":
@@ -126,17 +129,27 @@ class CurationResult:
     def stages(self) -> List[Tuple[str, int]]:
         return [("input", len(self.input))] + [(r["step"], r["out"]) for r in self.report]
 
+    def chart(self) -> Funnel:
+        """Records left after each step (Vega-Lite with an SVG fallback)."""
+        return Funnel(self.stages(), title=f"{self.input.ref} -> {self.dataset.ref}: records after each step")
+
     def to_dict(self) -> dict:
-        d = {"dataset": self.dataset.ref, "input": self.input.ref, "records_in": len(self.input),
+        """The contract's Curation shape: `source` and `result` refs, per-step `steps` (step, params, in, out,
+        removed and flagged by reason, edited, metrics, seconds), `removed_examples`; and the counts."""
+        examples = [{k: (v[:500] + "…" if isinstance(v, str) and len(v) > 500 else v) for k, v in e.items()}
+                    for e in self.examples()]
+        d = {"version": 1, "source": self.input.ref, "result": self.dataset.ref, "dataset": self.dataset.ref, "input": self.input.ref, "records_in": len(self.input),
              "records_out": len(self.dataset), "removed": self.removed_count, "seconds": round(self.seconds, 3),
              "curation_id": self.curation_id, "reused": self.reused, "steps": self.report,
-             "examples": [{k: (v[:500] + "…" if isinstance(v, str) and len(v) > 500 else v) for k, v in e.items()}
-                          for e in self.examples()]}
+             "removed_examples": examples, "examples": examples, "stages": self.chart().to_dict()["stages"]}
         if self.reused:
             d["note"] = self._reuse_note()
         if self.splits is not None:
             d["splits"] = self.splits.to_dict()
         return d
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {MIME: jsonable(self.to_dict()), "text/html": self._repr_html_(), "text/plain": str(self)}
 
     def __repr__(self) -> str:
         reused = ", reused=True" if self.reused else ""
@@ -222,24 +235,8 @@ class CurationResult:
 
 
 def funnel_svg(stages: Sequence[Tuple[str, int]], *, width: int = 360, bar: int = 18, gap: int = 5) -> str:
-    """A funnel of record counts by step as inline SVG (labels escaped)."""
-    top = max((n for _, n in stages), default=0) or 1
-    label_w, count_w = 100, 56
-    span = width - label_w - count_w
-    h = len(stages) * (bar + gap) + gap
-    parts = [f"<svg class='llmops-funnel' width='{width}' height='{h}' viewBox='0 0 {width} {h}' "
-             f"xmlns='http://www.w3.org/2000/svg' role='img' aria-label='records after each step'>"]
-    for i, (label, n) in enumerate(stages):
-        y = gap + i * (bar + gap)
-        w = max(1.0, span * n / top)
-        x = label_w + (span - w) / 2
-        color = "#8aa4d6" if i == 0 else "#5b8def"
-        parts.append(f"<text x='{label_w - 6}' y='{y + bar * 0.72:.1f}' font-size='11' text-anchor='end'>{esc(label)}</text>"
-                     f"<rect x='{x:.1f}' y='{y}' width='{w:.1f}' height='{bar}' rx='3' fill='{color}'>"
-                     f"<title>{esc(label)}: {n}</title></rect>"
-                     f"<text x='{label_w + span + 6}' y='{y + bar * 0.72:.1f}' font-size='11'>{n:,}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
+    """A funnel of record counts by step as inline SVG (labels escaped; ink from the theme)."""
+    return Funnel(stages).svg(standalone=False, width=width, bar=bar, gap=gap)
 
 
-__all__ = ["CurationResult", "funnel_svg"]
+__all__ = ["MIME", "CurationResult", "funnel_svg"]

@@ -139,11 +139,10 @@ class ChangeLog:
 
 
 def _progress(records: Iterable[dict], total: int, desc: str, enabled: bool) -> Iterator[dict]:
-    from tqdm.auto import tqdm
-
     from ..config import progress_disabled
+    from ..progress import progress as progress_bar
 
-    bar = tqdm(total=total, desc=desc, unit="rec", disable=not enabled or progress_disabled() or total < 5000)
+    bar = progress_bar(total=total, desc=desc, unit="rec", disable=not enabled or progress_disabled() or total < 5000)
     try:
         for rec in records:
             bar.update(1)

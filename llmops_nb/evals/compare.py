@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import random
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..checks import whole_number
 from ..config import progress_disabled
-from ..errors import InputError, not_found
+from ..errors import InputError, LlmopsWarning, not_found
 from ..tracking.runs import start_run
 from . import metrics as M
 from .comparison import MIME, Chart, Comparison, Diff, Versus
@@ -197,6 +198,8 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
                 if not math.isnan(mean):
                     run.log_metric(f"{spec}/{metric}", mean)
         comp.save(run)
+    for warning in comp.warnings:  # also in the result's text, HTML and JSON; said here for code that only keeps it
+        warnings.warn(warning, LlmopsWarning, stacklevel=2)
     return comp
 
 

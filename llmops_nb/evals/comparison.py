@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ..charts import Chart
 from ..display import esc, fmt, html_table, jsonable, text_table, widget
 from ..errors import InputError, not_found
 from ..tracking.runs import get_run
@@ -19,6 +20,9 @@ from . import metrics as M
 from .stats import bootstrap_ci, paired
 
 MIME = "application/vnd.llmops.comparison+json"
+HINT = ("per-example view: cmp.widget()  (keep the result: cmp = llmops_nb.compare(...) or "
+        "%llmops compare ... -o cmp)")
+MOSTLY_EMPTY = 0.5  # a variant with at least this share of empty answers is named in a warning
 
 
 @dataclass(repr=False, eq=False)  # compared and hashed by identity, as before it was a dataclass
@@ -98,8 +102,65 @@ class Comparison:
         return pd.DataFrame(self.rows)
 
     @property
-    def best(self) -> str:
-        return max(self.variants, key=lambda v: _nan_low(self.summary[v][self.primary_metric][0]))
+    def best(self) -> Optional[str]:
+        """The variant with the highest mean on the primary metric; None when two or more share the top (a tie
+        is never called best) or no variant has a score."""
+        leaders, _ = self._leaders()
+        return leaders[0] if len(leaders) == 1 else None
+
+    def _leaders(self) -> tuple:
+        """The variants sharing the top mean on the primary metric, and that mean (NaN when none has one)."""
+        means = {v: self.summary[v][self.primary_metric][0] for v in self.variants}
+        scored = {v: m for v, m in means.items() if not math.isnan(m)}
+        if not scored:
+            return [], math.nan
+        top = max(scored.values())
+        return [v for v, m in scored.items() if math.isclose(m, top, rel_tol=1e-9, abs_tol=1e-12)], top
+
+    @property
+    def warnings(self) -> List[str]:
+        """What makes this comparison less than it looks: variants whose answers are (mostly) empty, ties."""
+        out = []
+        for v in self.variants:
+            outputs = [r.get("output") for r in self.rows if r["variant"] == v]
+            empty = sum(1 for o in outputs if not str(o or "").strip())
+            if outputs and empty == len(outputs):
+                out.append(f"variant {v}: every answer is empty ({empty} of {len(outputs)}), so its scores are 0; "
+                           "check the model, the prompt template and max_new_tokens")
+            elif outputs and empty / len(outputs) >= MOSTLY_EMPTY:
+                out.append(f"variant {v}: {empty} of {len(outputs)} answers ({empty / len(outputs):.0%}) are empty")
+        out += self._tie_warnings()
+        return out
+
+    def _tie_warnings(self) -> List[str]:
+        m = self.primary_metric
+        leaders, top = self._leaders()
+        if len(self.variants) < 2:
+            return []
+        if not leaders:
+            return [f"no variant has a {m} score; no variant is best"]
+        if len(leaders) == len(self.variants):
+            return [f"all {len(self.variants)} variants tie on {m} ({top:.3f}); no variant is best"]
+        if len(leaders) > 1:
+            return [f"{', '.join(leaders)} tie for the top {m} ({top:.3f}); no variant is best"]
+        return []
+
+    def examples(self, max_examples: Optional[int] = 200) -> List[dict]:
+        """Per-example rows (example, variant, question, reference, output, metric values), example by example,
+        every variant of the first `max_examples` examples (None: all)."""
+        order = list(dict.fromkeys(r["example"] for r in self.rows))
+        keep = set(order if max_examples is None else order[:max_examples])
+        rank = {e: i for i, e in enumerate(order)}
+        vrank = {v: i for i, v in enumerate(self.variants)}
+        rows = sorted((r for r in self.rows if r["example"] in keep),
+                      key=lambda r: (rank[r["example"]], vrank.get(r["variant"], len(vrank))))
+        return [{"example": r["example"], "variant": r["variant"], "question": r.get("question"),
+                 "reference": r.get("reference"), "output": r.get("output"),
+                 **{m: r.get(m) for m in self.metrics}} for r in rows]
+
+    def _best_text(self) -> str:
+        best = self.best
+        return f"best by {self.primary_metric}: {best}" if best else f"no best variant by {self.primary_metric} (tie)"
 
     # ---- views -------------------------------------------------------------------------------
     def diff(self, a: str, b: str, *, metric: Optional[str] = None, n: int = 5) -> "Diff":
@@ -143,7 +204,9 @@ class Comparison:
             p = Path(tmp) / "comparison.json"
             p.write_text(json.dumps(jsonable(payload), ensure_ascii=False))
             run.log_artifact(p)
-        run.record("best_variant", self.best)
+        run.record("best_variant", self.best)  # None on a tie
+        if self.warnings:
+            run.record("warnings", self.warnings)
 
     @classmethod
     def load(cls, run_id: str) -> "Comparison":
@@ -159,22 +222,28 @@ class Comparison:
         return cls(d["rows"], d["variants"], d["metrics"], d["baseline"], d["params"], run.id, d["duration_s"])
 
     # ---- results protocol --------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self, max_examples: Optional[int] = 200) -> dict:
+        """The contract's Comparison shape: leaderboard, paired tests, `best` (None on a tie), `warnings`,
+        per-example rows (`max_examples` examples with every variant; None: all) and the widget `hint`."""
+        n_examples = len(dict.fromkeys(r["example"] for r in self.rows))
         return jsonable({
-            "run_id": self.run_id, "eval_set": self.params.get("eval_set"), "n_examples": self.params.get("n_examples"),
+            "version": 1, "run_id": self.run_id, "eval_set": self.params.get("eval_set"),
+            "n_examples": self.params.get("n_examples"), "variants": self.variants,
             "baseline": self.baseline, "primary_metric": self.primary_metric, "best": self.best,
-            "metrics": self.metrics,
+            "metrics": self.metrics, "warnings": self.warnings,
             "leaderboard": [{"variant": v, **{m: {"mean": s[0], "ci": [s[1], s[2]]} for m, s in self.summary[v].items()}}
                             for v in self.variants],
             "paired": {v: {m: p.to_dict() for m, p in ms.items()} for v, ms in self.paired.items()},
+            "examples": self.examples(max_examples), "examples_total": n_examples, "hint": HINT,
         })
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {MIME: self.to_dict(), "text/html": self._repr_html_(), "text/plain": repr(self)}
+        return {MIME: self.to_dict(), "text/html": self._repr_html_(), "text/plain": str(self)}
 
     def __repr__(self) -> str:
+        best = f"best={self.best!r}" if self.best else "no best (tie)"
         return (f"Comparison({len(self.variants)} variants x {self.params.get('n_examples')} examples, "
-                f"best={self.best!r} by {self.primary_metric}, run={self.run_id!r})")
+                f"{best} by {self.primary_metric}, run={self.run_id!r})")
 
     def _table_rows(self, html: bool) -> List[dict]:
         out = []
@@ -203,16 +272,20 @@ class Comparison:
 
     def __str__(self) -> str:
         head = (f"comparison {self.run_id}: {len(self.variants)} variants on {self.params.get('n_examples')} examples of "
-                f"{self.params.get('eval_set')}; best by {self.primary_metric}: {self.best}\n"
-                f"means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs {self.baseline} on {self.primary_metric}\n")
-        return head + text_table(self._table_rows(False), self._columns(), max_width=40)
+                f"{self.params.get('eval_set')}; {self._best_text()}\n")
+        warns = "".join(f"warning: {w}\n" for w in self.warnings)
+        notes = (f"means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs {self.baseline} on "
+                 f"{self.primary_metric}\n")
+        return head + warns + notes + text_table(self._table_rows(False), self._columns(), max_width=40) + f"\n{HINT}"
 
     def _repr_html_(self) -> str:
         cap = (f"Comparison · {len(self.variants)} variants × {self.params.get('n_examples')} examples of "
-               f"{self.params.get('eval_set')} · best by {self.primary_metric}: {self.best} · run {self.run_id}")
-        return (html_table(self._table_rows(True), self._columns(), caption=cap) +
+               f"{self.params.get('eval_set')} · {self._best_text()} · run {self.run_id}")
+        warns = "".join(f"<div class='llmops-warn'>⚠ {esc(w)}</div>" for w in self.warnings)
+        return (html_table(self._table_rows(True), self._columns(), caption=cap) + warns +
                 "<div class='llmops-muted'>means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs the baseline "
-                f"on {esc(self.primary_metric)}</div>" + self.chart()._repr_svg_())
+                f"on {esc(self.primary_metric)}</div>" + self.chart().svg(standalone=False) +
+                f"<div class='llmops-hint'>{esc(HINT)}</div>")
 
 
 def _nan0(x) -> float:
@@ -250,38 +323,6 @@ class Diff:
                 for x, y in self.pairs]
         return html_table(rows, ["question", "reference", self.a, self.b],
                           caption=f"where {self.a} and {self.b} disagree most on {self.metric}")
-
-
-@dataclass
-class Chart:
-    """Metric by variant with 95% CI bars, as inline SVG (no plotting library needed)."""
-
-    metric: str
-    bars: List[tuple]  # (variant, mean, lo, hi)
-    baseline: str
-
-    def _repr_svg_(self) -> str:
-        w, row_h, left, right = 560, 26, 230, 60
-        h = row_h * len(self.bars) + 34
-        vals = [x for b in self.bars for x in b[1:] if not math.isnan(x)]
-        top = max(vals + [1e-9]) * 1.05
-        scale = (w - left - right) / top
-        parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='12'>",
-                 f"<text x='{left}' y='14' fill='#444'>{esc(self.metric)} (mean, 95% CI)</text>"]
-        for i, (v, mean, lo, hi) in enumerate(self.bars):
-            y = 22 + i * row_h
-            color = "#8c959f" if v == self.baseline else "#0969da"
-            parts.append(f"<text x='{left - 6}' y='{y + 15}' text-anchor='end'>{esc(v[:34])}</text>")
-            if not math.isnan(mean):
-                parts.append(f"<rect x='{left}' y='{y + 4}' width='{mean * scale:.1f}' height='{row_h - 10}' fill='{color}'/>")
-                parts.append(f"<line x1='{left + lo * scale:.1f}' x2='{left + hi * scale:.1f}' y1='{y + row_h / 2:.1f}' "
-                             f"y2='{y + row_h / 2:.1f}' stroke='#24292f' stroke-width='1.5'/>")
-                parts.append(f"<text x='{left + hi * scale + 4:.1f}' y='{y + 15}' fill='#444'>{mean:.3f}</text>")
-        parts.append("</svg>")
-        return "".join(parts)
-
-    def to_dict(self) -> dict:
-        return {"metric": self.metric, "bars": [{"variant": v, "mean": m, "low": lo, "high": hi} for v, m, lo, hi in self.bars]}
 
 
 @dataclass

@@ -180,9 +180,9 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     if todo:
         todo_texts = [texts[first[h]] for h in todo]
         order = np.argsort(-_token_lengths(emb, todo_texts), kind="stable")
-        from tqdm.auto import tqdm
+        from ..progress import progress as progress_bar
 
-        bar = tqdm(total=len(todo), desc=f"embedding ({emb.name})", unit="text",
+        bar = progress_bar(total=len(todo), desc=f"embedding ({emb.name})", unit="text",
                    disable=not progress or progress_disabled() or len(todo) < 2 * batch_size)
         try:
             for s in range(0, len(order), _SLAB):

@@ -13,6 +13,8 @@ import numpy as np
 
 from ..display import STYLE, esc, fmt, jsonable
 
+MIME = "application/vnd.llmops.search+json"
+
 _STOP = frozenset("""a an and are as at be by can do does for from how i if in is it of on or so that the this to
 was what when where which who why will with you your my me we our""".split())
 _SNIPPET = 360  # characters of a chunk shown in tables
@@ -143,12 +145,19 @@ class SearchResults:
         return pd.DataFrame(rows, columns=None if rows else ["rank", "id", "score", "chunk", "text", "start", "end"])
 
     def to_dict(self) -> dict:
-        return jsonable({"index": self.index, "query": self.query, "k": self.k, "where": self.where,
-                         "exact": self.exact, "method": self.method, "note": self.note or None,
-                         "elapsed_ms": round(self.elapsed_ms, 3),
-                         "results": [{"rank": h.rank, "id": h.id, "score": round(h.score, 6), "chunk": h.chunk,
-                                      "start": h.start, "end": h.end, "text": h.text, "metadata": h.metadata}
-                                     for h in self.hits]})
+        """The contract's Search shape (`hits`), plus `exact`, `method`, each hit's `start`/`end`, and `results`:
+        the same hits under the name the CLI's --json used first."""
+        hits = [{"rank": h.rank, "id": h.id, "chunk": h.chunk, "score": round(h.score, 6), "text": h.text,
+                 "metadata": h.metadata, "start": h.start, "end": h.end} for h in self.hits]
+        return jsonable({"version": 1, "index": self.index, "query": self.query, "where": self.where, "k": self.k,
+                         "elapsed_ms": round(self.elapsed_ms, 3), "note": self.note or "",
+                         "terms": query_terms(self.query or ""), "exact": self.exact, "method": self.method,
+                         "hits": hits, "results": hits})
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        payload = self.to_dict()
+        payload.pop("results")  # saved notebooks keep one copy of the texts
+        return {MIME: payload, "text/html": self._repr_html_(), "text/plain": str(self)}
 
     def _header(self) -> str:
         what = f"'{self.query}'" if self.query is not None else "a vector"
@@ -176,17 +185,19 @@ class SearchResults:
             for c in h.metadata:
                 if c not in meta_cols and len(meta_cols) < 4:
                     meta_cols.append(c)
-        head = "".join(f"<th>{esc(c)}</th>" for c in ["#", "score", "record", *meta_cols, "text"])
+        head = "".join(f"<th class='llmops-num'>{c}</th>" for c in ["#", "score"])
+        head += "".join(f"<th>{esc(c)}</th>" for c in ["record", *meta_cols, "text"])
         body = []
         for h in self.hits:
             cells = [str(h.rank), f"{h.score:.3f}", f"{esc(h.id)} <span class='llmops-muted'>#{h.chunk}</span>"]
             cells += [esc(fmt(h.metadata.get(c))) for c in meta_cols]
-            cells.append(highlight(snippet(h.text, terms), terms).replace("\n", "<br>"))
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            cells.append(highlight(snippet(h.text, terms), terms))  # line breaks kept by the table's pre-wrap
+            body.append("<tr>" + "".join(f"<td class='llmops-num'>{c}</td>" if i < 2 else f"<td>{c}</td>"
+                                         for i, c in enumerate(cells)) + "</tr>")
         note = f"<div class='llmops-muted'>{esc(self.note)}</div>" if self.note else ""
         empty = "" if self.hits else "<div class='llmops-muted'>no results</div>"
         return (f"{STYLE}<div class='llmops-cap'>{esc(self._header())}</div>{note}"
                 f"<table class='llmops-t'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{empty}")
 
 
-__all__ = ["Hit", "SearchResults", "highlight", "query_terms", "snippet"]
+__all__ = ["MIME", "Hit", "SearchResults", "highlight", "query_terms", "snippet"]

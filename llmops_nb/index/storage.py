@@ -66,9 +66,9 @@ def add_vectors(ix, keys: np.ndarray, vectors: np.ndarray, progress: bool) -> No
     if not progress or progress_disabled() or len(keys) < _PROGRESS_MIN:
         ix.add(keys, vectors)
         return
-    from tqdm.auto import tqdm
+    from ..progress import progress as progress_bar
 
-    with tqdm(total=len(keys), desc="indexing", unit="vec") as bar:
+    with progress_bar(total=len(keys), desc="indexing", unit="vec") as bar:
         def advance(done: int, total: int) -> bool:
             bar.update(done - bar.n)
             return True

@@ -135,7 +135,7 @@ class _Pending:
         return gens
 
     def run(self, *, max_new_tokens: int, temperature: float, seed: int, batch_size: int, disable: bool) -> None:
-        from tqdm.auto import tqdm
+        from ..progress import progress as progress_bar
 
         torch = require_torch()
         self.check(max_new_tokens)
@@ -145,7 +145,7 @@ class _Pending:
         eos, flags = eos_ids(lm), forward_flags(lm.model)
         was_training = lm.model.training
         lm.model.eval()
-        self.bar = tqdm(total=len(self.unique), desc=f"generate {lm.name}", unit="prompt", disable=disable, leave=False)
+        self.bar = progress_bar(total=len(self.unique), desc=f"generate {lm.name}", unit="prompt", disable=disable, leave=False)
         self.done_tokens, self.t_start = 0, time.perf_counter()
         queue = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         warned = False

@@ -258,12 +258,13 @@ class Embedder:
 
     def _encode(self, texts: List[str], batch_size: int, normalize: bool, progress: bool):
         import numpy as np
-        from tqdm.auto import tqdm
+
+        from ..progress import progress as progress_bar
 
         torch = require_torch()
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths batch together
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        bar = tqdm(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not progress, leave=False)
+        bar = progress_bar(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not progress, leave=False)
         with torch.inference_mode():
             for s in range(0, len(order), batch_size):
                 idx = order[s:s + batch_size]

@@ -160,12 +160,12 @@ class Trainer:
 
     # -- loop --------------------------------------------------------------------------------
     def train(self, resume_state=None) -> Dict[str, Any]:
-        from tqdm.auto import tqdm
+        from ..progress import progress as progress_bar
 
         self._prepare(resume_state)
         started = time.perf_counter()
         start_step = self.step
-        bar = tqdm(total=self.total_steps, initial=self.step, desc=f"finetune {self.folder.name}", unit="step",
+        bar = progress_bar(total=self.total_steps, initial=self.step, desc=f"finetune {self.folder.name}", unit="step",
                    disable=not self.progress)
         ema = eval_loss = None
         tokens = 0  # input tokens (prompt + answer, no padding) through forward and backward
