@@ -21,13 +21,13 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ..display import html_kv
 from ..errors import InputError, not_found
-from ..tracking.runs import start_run
 from ..workspace import workspace
 from .commits import store_curation
 from .datasets import Dataset, dataset, write_snapshot
 from .diff import word_diff
 from .steps import FLAGS, RecordChange, flags_of
 from .streaming import ChangeLog
+from .tracked import record_snapshot, step_run
 
 DECISIONS = ("accept", "reject", "edit")
 DISPLAY_CHARS = 20_000  # longer texts are shown cut (and cannot be edited in the widget)
@@ -226,8 +226,8 @@ class Review:
         are a new version, with their own stored changes.
 
         Every commit is a run of kind "review" (params: the source snapshot and the decision counts; metrics:
-        accepted, rejected, edited, restored, records in and out; record and tag "dataset": the snapshot it
-        gave), also when the same decisions give back the snapshot an earlier commit made."""
+        accepted, rejected, edited, restored, records in and out; records "dataset", "snapshot", "reused" and the
+        tag "dataset": the snapshot it gave), also when the same decisions give back the snapshot an earlier commit made."""
         eff = self._effects()
         if not any(eff.values()):
             raise InputError(f"nothing to commit for {self.dataset.ref}: no reject, edit or restore decisions yet")
@@ -237,18 +237,14 @@ class Review:
         params = {**counts, "restored_ids": eff["restored"][:1000], "decisions": self._decisions_digest(eff)}
         s = self.summary()
         decided = {"accepted": s["accept"], "rejected": s["reject"], "edited": s["edit"]}
-        with start_run(f"review {ds.ref}", kind="review", params={"source": ds.ref, "target": name or ds.name,
-                                                                  **decided, "effects": counts}) as run:
+        with step_run("review", ds.ref, {"source": ds.ref, "target": name or ds.name, **decided, "effects": counts}) as run:
             with ChangeLog(workspace().dir("datasets")) as log:
                 stored = write_snapshot(self._committed_records(eff, log), name=name or ds.name, parent=ds)
                 out, _, _ = store_curation("review", ds, name or ds.name, stored, steps=[{"step": "review"}],
                                            report=counts, params=params, same_params=("decisions",), changes=log,
                                            seconds=time.time() - t0)
             run.log_metrics({**decided, "restored": counts["restored"], "records_in": len(ds), "records_out": len(out)})
-            run.record("dataset", out.ref)
-            run.set_tag("dataset", out.ref)
-            if out.reused:
-                run.set_tag("reused", True)
+            record_snapshot(run, out)
         return out
 
     def _decisions_digest(self, eff: Dict[str, List[str]]) -> str:
