@@ -254,7 +254,7 @@ def _order_by(sort: Union[str, Sequence[str]], now: float):
 
 
 def query_runs(*, name: Optional[str] = None, status: Optional[str] = None, kind: Optional[str] = None,
-               tags: Sequence[str] = (), sort: Union[str, Sequence[str]] = "-started_at", limit: int = 50,
+               tags: Union[str, Sequence[str]] = (), sort: Union[str, Sequence[str]] = "-started_at", limit: int = 50,
                offset: int = 0, ws=None) -> Dict[str, Any]:
     """One page of runs: `{"version": 1, "total", "offset", "limit", "runs": [row]}`, each row `{"id", "name",
     "kind", "status", "started_at", "ended_at", "duration_s", "params", "metrics" (latest values), "tags",
@@ -271,7 +271,7 @@ def query_runs(*, name: Optional[str] = None, status: Optional[str] = None, kind
         if val is not None:
             where.append(f"{col} = ?")
             args.append(str(val))
-    for tag in tags:
+    for tag in [tags] if isinstance(tags, str) else tags:
         clause, targs = _tag_filter(tag)
         where.append(clause)
         args += targs

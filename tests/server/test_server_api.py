@@ -262,7 +262,9 @@ def test_jupyter_server_extension_list_shows_llmops_nb_enabled(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     line = next((ln for ln in out.splitlines() if ln.strip().startswith("llmops_nb ")), "")
-    assert "enabled" in line, out
+    assert "enabled" in line, ("llmops_nb is not enabled in the venv; `make` installs "
+                               "jupyter-config/server-config/llmops_nb.json into etc/jupyter/jupyter_server_config.d:\n"
+                               + out)
     assert "llmops_nb 0.1.0" in out and "OK" in out.split("llmops_nb 0.1.0", 1)[1].splitlines()[0], out
 
 
