@@ -26,6 +26,16 @@ const ICON_SVG =
 
 export const llmopsIcon = new LabIcon({ name: 'llmops-nb:icon', svgstr: ICON_SVG });
 
+// the launcher draws items of its Notebook category from a `kernelIconUrl` (else the label's first letter);
+// a mid-tone orange reads on the light and dark launcher cards alike
+const LAUNCHER_ICON_URL =
+  'data:image/svg+xml,' +
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="52" height="52" viewBox="0 0 24 24"><g fill="#F37726">' +
+      '<rect x="3" y="13" width="4" height="8" rx="1"/><rect x="10" y="8" width="4" height="13" rx="1"/>' +
+      '<rect x="17" y="3" width="4" height="18" rx="1"/></g></svg>'
+  );
+
 const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'llmops-nb:panel',
   description: 'The LLMOps side panel (runs, datasets, indexes), its palette command and launcher item.',
@@ -88,7 +98,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       palette.addItem({ command: COMMAND_NEW_NOTEBOOK, category: 'LLMOps' });
     }
     if (launcher) {
-      launcher.add({ command: COMMAND_NEW_NOTEBOOK, category: 'Notebook', rank: 50 });
+      launcher.add({ command: COMMAND_NEW_NOTEBOOK, category: 'Notebook', rank: 50, args: { isLauncher: true, kernelIconUrl: LAUNCHER_ICON_URL } });
     }
   }
 };

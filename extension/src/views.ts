@@ -201,7 +201,7 @@ export function barChartElement(
   const geo = bars(items, 100);
   return el(
     'div',
-    { class: 'llmops-bars', role: 'img', 'aria-label': caption },
+    { class: 'llmops-bars', role: 'group', 'aria-label': caption },
     el('div', { class: 'llmops-muted llmops-bars-caption' }, caption),
     ...geo.map((b, i) =>
       el(
@@ -251,7 +251,7 @@ export function renderCuration(c: CurationPayload): HTMLElement {
   return root(
     'curation',
     title(`curation · ${c.source} → ${c.result}`),
-    el('div', { class: 'llmops-funnel', role: 'img', 'aria-label': 'records kept after each step' }, ...rows),
+    el('div', { class: 'llmops-funnel', role: 'group', 'aria-label': 'records kept after each step' }, ...rows),
     removed ? muted(`${formatNumber(removed)} removed examples kept in the result (.removed)`) : null
   );
 }

@@ -293,6 +293,12 @@ span.llmops-status-finished {
   margin: 4px 0 8px;
 }
 
+.llmops-linechart {
+  max-width: 100%;
+  height: auto;
+  display: block;
+}
+
 .llmops-linechart .llmops-axis {
   stroke: var(--jp-border-color1);
   stroke-width: 1;
@@ -315,20 +321,27 @@ span.llmops-status-finished {
 
 .llmops-bars,
 .llmops-funnel {
+  /* one grid for all rows, so every bar's track has the same length */
+  display: grid;
+  grid-template-columns: minmax(4em, max-content) minmax(60px, 1fr) max-content;
+  column-gap: 8px;
+  row-gap: 3px;
+  align-items: center;
   margin: 6px 0;
   max-width: 640px;
 }
 
 .llmops-bar-row,
 .llmops-funnel-row {
-  display: grid;
-  grid-template-columns: minmax(6em, 14em) 1fr auto;
-  gap: 8px;
-  align-items: center;
-  margin: 2px 0;
+  display: contents;
+}
+
+.llmops-bars-caption {
+  grid-column: 1 / -1;
 }
 
 .llmops-bar-label {
+  max-width: 16em;
   overflow: hidden;
   text-overflow: ellipsis;
   white-space: nowrap;
