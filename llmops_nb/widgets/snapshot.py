@@ -7,16 +7,22 @@ snapshot MIME (`application/vnd.llmops.review+json`, ...), an escaped `text/html
 
 The widget shows itself under a display id of its own (`_ipython_display_`), and every state change
 publishes the fresh bundle as an update of that display, so saving the notebook keeps the latest view.
-IPython is reached through builtins' `get_ipython` (set while a cell runs), as `record()` does.
+IPython is reached through builtins' `get_ipython` (set while a cell runs), as `record()` does; the shell
+found when the widget was shown is kept for its updates, since a button's comm message runs outside any cell.
+
+An update is sent as a reply to the cell that showed the widget (its execute request as the parent header),
+not to whatever is running now: JupyterLab hands a display update only to the output area whose execution it
+answers, so an update caused by a button (a comm message) or by a later cell would otherwise be dropped.
 """
 from __future__ import annotations
 
 import builtins
 import html
 import uuid
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+MAX_SHOWN = 8  # the cells that showed one widget which still get its updates (the latest ones)
 
 # Scoped to .llmops-snap. `.jp-RenderedHTMLCommon td {text-align: right}` outranks a plain class rule, hence
 # the longer selectors. Colours are JupyterLab's theme variables; the fallbacks serve nbviewer and VS Code.
@@ -101,19 +107,31 @@ class Snapshotted:
         if shell is None:
             return
         data, meta = self._repr_mimebundle_()
-        self.__dict__["_llmops_shown"] = True
+        self.__dict__["_llmops_shell"] = shell
+        shown: List[dict] = self.__dict__.setdefault("_llmops_shown", [])
+        parent = dict(getattr(shell.display_pub, "parent_header", None) or {})
+        if parent.get("msg_id") not in {p.get("msg_id") for p in shown}:
+            shown.append(parent)
+            del shown[:-MAX_SHOWN]
         shell.display_pub.publish(data=data, metadata=meta, transient={"display_id": self.display_id})
 
     def refresh_snapshot(self) -> bool:
-        """Publish the current bundle as an update of the display this widget was shown with; False when it was
-        not shown yet or there is no kernel to send it to (a terminal IPython would print it again)."""
-        if not self.__dict__.get("_llmops_shown"):
-            return False
-        shell = _shell()
-        if shell is None or not hasattr(shell, "kernel"):
+        """Publish the current bundle as an update of the display this widget was shown with, once per cell
+        that showed it; False when it was not shown yet or there is no kernel to send it to (a terminal
+        IPython would print it again)."""
+        shown: List[dict] = self.__dict__.get("_llmops_shown") or []
+        shell = self.__dict__.get("_llmops_shell")
+        if not shown or shell is None or not hasattr(shell, "kernel"):
             return False
         data, meta = self._repr_mimebundle_()
-        shell.display_pub.publish(data=data, metadata=meta, transient={"display_id": self.display_id}, update=True)
+        pub = shell.display_pub
+        for parent in shown:
+            token = pub.set_thread_parent(parent) if parent and hasattr(pub, "set_thread_parent") else None
+            try:
+                pub.publish(data=data, metadata=meta, transient={"display_id": self.display_id}, update=True)
+            finally:
+                if token is not None:
+                    pub.reset_thread_parent(token)
         return True
 
 
