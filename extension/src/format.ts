@@ -51,6 +51,22 @@ export function formatTime(epochSeconds: unknown): string {
   );
 }
 
+/** A compact time for narrow tables: `HH:MM:SS` today, `MM-DD HH:MM` this year, else `YYYY-MM-DD`. */
+export function formatShortTime(epochSeconds: unknown, nowSeconds: number = Date.now() / 1000): string {
+  if (!isNum(epochSeconds)) {
+    return MISSING;
+  }
+  const full = formatTime(epochSeconds);
+  const now = formatTime(nowSeconds);
+  if (full.slice(0, 10) === now.slice(0, 10)) {
+    return full.slice(11);
+  }
+  if (full.slice(0, 4) === now.slice(0, 4)) {
+    return full.slice(5, 16);
+  }
+  return full.slice(0, 10);
+}
+
 /** A duration in seconds: `350 ms`, `12.3 s`, `4m 05s`, `2h 03m`; missing as a dash. */
 export function formatDuration(seconds: unknown): string {
   if (!isNum(seconds) || seconds < 0) {

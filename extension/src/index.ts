@@ -98,7 +98,13 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       palette.addItem({ command: COMMAND_NEW_NOTEBOOK, category: 'LLMOps' });
     }
     if (launcher) {
-      launcher.add({ command: COMMAND_NEW_NOTEBOOK, category: 'Notebook', rank: 50, args: { isLauncher: true, kernelIconUrl: LAUNCHER_ICON_URL } });
+      launcher.add({
+        command: COMMAND_NEW_NOTEBOOK,
+        category: 'Notebook',
+        rank: 50,
+        args: { isLauncher: true },
+        kernelIconUrl: LAUNCHER_ICON_URL
+      });
     }
   }
 };

@@ -5,7 +5,7 @@
 import { Widget } from '@lumino/widgets';
 import { ApiError, Fetcher } from './api';
 import { clear, el } from './dom';
-import { formatCell, formatDuration, formatNumber, formatTime, keyMetrics, MISSING } from './format';
+import { formatCell, formatDuration, formatNumber, formatShortTime, formatTime, keyMetrics, MISSING } from './format';
 import { anyRunning, filterRuns, nextSort, REFRESH_MS, RunSortKey, sortRuns } from './runs';
 import {
   ComparisonPayload,
@@ -283,7 +283,7 @@ export class LLMOpsPanel extends Widget {
         el('td', { class: 'llmops-text llmops-run-name' }, r.name || r.id),
         el('td', { class: 'llmops-text' }, r.kind),
         el('td', { class: 'llmops-text' }, el('span', { class: `llmops-status llmops-status-${r.status}` }, r.status)),
-        el('td', { class: 'llmops-time' }, formatTime(r.started_at)),
+        el('td', { class: 'llmops-time', title: formatTime(r.started_at) }, formatShortTime(r.started_at)),
         el('td', { class: 'llmops-num' }, formatDuration(r.duration_s)),
         el('td', { class: 'llmops-text llmops-run-metrics-cell' }, keyMetrics(r.metrics))
       );
@@ -412,7 +412,7 @@ export class LLMOpsPanel extends Widget {
       try {
         const cmp = await this.fetch<ComparisonPayload>(['comparisons', id]);
         clear(host);
-        host.appendChild(leaderboardElement(cmp));
+        host.appendChild(leaderboardElement(cmp, { compact: true }));
       } catch (e) {
         clear(host);
         host.appendChild(errorEl(e));

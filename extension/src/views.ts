@@ -124,9 +124,10 @@ function ciText(ci: [number | null, number | null] | null | undefined): string {
 }
 
 /** The leaderboard table, a bar chart of the primary metric, the warnings and the hint. */
-export function leaderboardElement(c: ComparisonPayload): HTMLElement {
+export function leaderboardElement(c: ComparisonPayload, options: { compact?: boolean } = {}): HTMLElement {
   const lb = shapeLeaderboard(c);
-  const others = lb.metrics.filter(m => m !== lb.metric);
+  // compact (the side panel): the primary metric only
+  const others = options.compact ? [] : lb.metrics.filter(m => m !== lb.metric);
   const head = el(
     'tr',
     {},

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCell, formatDuration, formatJson, formatNumber, formatTime, keyMetrics, MISSING } from '../src/format';
+import { formatCell, formatDuration, formatJson, formatNumber, formatShortTime, formatTime, keyMetrics, MISSING } from '../src/format';
 
 describe('formatNumber', () => {
   it('groups whole numbers', () => {
@@ -31,6 +31,16 @@ describe('formatTime', () => {
   });
   it('dash for missing', () => {
     expect(formatTime(null)).toBe(MISSING);
+  });
+});
+
+describe('formatShortTime', () => {
+  const now = 1764500000; // 2025-11-30 10:53:20 UTC
+  it('drops what the reader already knows', () => {
+    expect(formatShortTime(now - 60, now)).toBe('10:52:20');
+    expect(formatShortTime(now - 86400 * 3, now)).toBe('11-27 10:53');
+    expect(formatShortTime(now - 86400 * 400, now)).toBe('2024-10-26');
+    expect(formatShortTime(null, now)).toBe(MISSING);
   });
 });
 

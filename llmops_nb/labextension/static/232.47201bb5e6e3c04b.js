@@ -11,8 +11,14 @@
   font-size: var(--jp-ui-font-size1);
   display: flex;
   flex-direction: column;
-  min-width: 240px;
   overflow: hidden;
+}
+
+/* Lumino's layouts honour a widget's CSS min-width: the side area opens wide enough for the runs table
+   (JupyterLab's \`#jp-left-stack > .lm-Widget {min-width: var(--jp-sidebar-min-width)}\` needs two ids to outrank) */
+#jp-left-stack > #llmops-panel,
+#jp-right-stack > #llmops-panel {
+  min-width: 360px;
 }
 
 .llmops-tabs {
