@@ -124,7 +124,7 @@ function render({ model, el }) {
     if (out) box.classList.add("lr-removed");
     if (item.decision) box.classList.add("lr-d-" + item.decision);
     if (index === selected) box.classList.add("lr-selected");
-    box.addEventListener("click", () => select(index));
+    box.addEventListener("click", () => { if (editing !== item.id) select(index); }); // keep a text being edited
     // a record's own button acts on it AND selects it, so the next a/r key acts on the same record
     const act = (f) => () => { select(index); f(); };
 
