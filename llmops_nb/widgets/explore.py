@@ -87,8 +87,9 @@ class Explorer(Snapshotted, anywidget.AnyWidget):
         self.note = res.note
         self.elapsed_ms = round(res.elapsed_ms, 2)
         self._hits = [{"rank": h.rank, "id": h.id, "chunk": h.chunk, "score": round(float(h.score), 6),
-                       "text": h.text[:SNAPSHOT_CHARS], "metadata": {k: _plain(v) for k, v in h.metadata.items()}}
-                      for h in res]
+                       "text": h.text[:SNAPSHOT_CHARS], "metadata": {k: _plain(v) for k, v in h.metadata.items()},
+                       "start": h.start, "end": h.end} for h in res]
+        self._method = (res.exact, res.method)
         self.results = rows
         self.refresh_snapshot()
 
@@ -109,9 +110,10 @@ class Explorer(Snapshotted, anywidget.AnyWidget):
     def snapshot(self) -> dict:
         """The contract's Search shape (as `SearchResults.to_dict()`), from the widget's current state."""
         hits = getattr(self, "_hits", None) or []
+        exact, method = getattr(self, "_method", None) if hits else (None, None)
         return {"version": 1, "index": self.index_name, "query": self.query, "where": self.where.strip() or None,
                 "k": self.k, "elapsed_ms": self.elapsed_ms, "note": self.note, "terms": list(self.terms),
-                "error": self.error or None, "hits": hits}
+                "exact": exact, "method": method, "error": self.error or None, "hits": hits}
 
     def snapshot_text(self) -> str:
         snap = self.snapshot()

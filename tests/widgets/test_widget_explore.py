@@ -56,7 +56,12 @@ def test_bundle_holds_the_view_and_the_search_snapshot(zoo):
     assert {k: snap[k] for k in ("version", "index", "query", "where", "k")} == {
         "version": 1, "index": "zoo", "query": "img tags and ampersands", "where": None, "k": 2}
     assert snap["hits"][0]["id"] == "xss" and snap["hits"][0]["text"] == DOCS[3]["text"]
-    assert set(snap["hits"][0]) == {"rank", "id", "chunk", "score", "text", "metadata"}
+    assert set(snap["hits"][0]) == {"rank", "id", "chunk", "score", "text", "metadata", "start", "end"}
+    core = L.search("zoo", "img tags and ampersands", k=2).to_dict()  # the shape SearchResults gives
+    assert {k: snap[k] for k in ("index", "query", "where", "k", "terms", "exact", "method")} == {
+        k: core[k] for k in ("index", "query", "where", "k", "terms", "exact", "method")}
+    assert [{k: h[k] for k in ("rank", "id", "chunk", "text", "start", "end")} for h in snap["hits"]] == [
+        {k: h[k] for k in ("rank", "id", "chunk", "text", "start", "end")} for h in core["hits"]]
     assert snap["hits"][0]["metadata"]["kind"] == "html" and snap["terms"] and snap["elapsed_ms"] >= 0
     assert json.loads(json.dumps(snap)) == snap
     assert data["text/plain"].startswith("search zoo for 'img tags and ampersands' (k=2): 2 results")
