@@ -1,20 +1,11 @@
 /** The REST API under `<base_url>/llmops/api/` (ServerConnection sends the token and XSRF header). */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { ApiError, Fetcher } from './fetcher';
 import { apiPath } from './paths';
 
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number
-  ) {
-    super(message);
-  }
-}
+export { ApiError, Fetcher };
 
-/** GET a route (path segments are encoded one by one) and return its JSON; an error answer throws an
- * ApiError with the server's one-line `error`. */
-export type Fetcher = <T = unknown>(segments: string[], query?: Record<string, string | number | null | undefined>) => Promise<T>;
 
 export function makeFetcher(settings: ServerConnection.ISettings = ServerConnection.makeSettings()): Fetcher {
   return async <T>(segments: string[], query?: Record<string, string | number | null | undefined>): Promise<T> => {

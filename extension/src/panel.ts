@@ -3,7 +3,7 @@
  * only), a Lumino widget so JupyterLab can dock it in the left area.
  */
 import { Widget } from '@lumino/widgets';
-import { ApiError, Fetcher } from './api';
+import { ApiError, Fetcher } from './fetcher';
 import { clear, el } from './dom';
 import { formatCell, formatDuration, formatNumber, formatShortTime, formatTime, keyMetrics, MISSING } from './format';
 import { anyRunning, filterRuns, nextSort, REFRESH_MS, RunSortKey, sortRuns } from './runs';
@@ -85,6 +85,7 @@ export class LLMOpsPanel extends Widget {
   private filter = '';
   private selectedRun: string | null = null;
   private timer: number | null = null;
+  private detailShown: string | null = null;
   private lastUpdate: number | null = null;
 
   // datasets / indexes
@@ -133,6 +134,7 @@ export class LLMOpsPanel extends Widget {
     this.body.setAttribute('data-tab', t);
     this.body.setAttribute('aria-labelledby', `llmops-tab-${t}`);
     this.stopTimer();
+    this.detailShown = null; // the tab's body is drawn afresh
     if (t === 'runs') {
       void this.refreshRuns();
     } else if (t === 'datasets') {
@@ -182,7 +184,11 @@ export class LLMOpsPanel extends Widget {
       return;
     }
     if (this.selectedRun) {
-      await this.renderRunDetail(this.selectedRun);
+      // the open detail is re-read only while its run is going (a re-render would lose the reader's place)
+      const sel = this.runs.find(r => r.id === this.selectedRun);
+      if (!sel || sel.status === 'running' || this.detailShown !== this.selectedRun) {
+        await this.renderRunDetail(this.selectedRun);
+      }
     } else {
       this.renderRuns();
     }
@@ -305,6 +311,7 @@ export class LLMOpsPanel extends Widget {
   /** Show one run's detail. */
   async openRun(id: string): Promise<void> {
     this.selectedRun = id;
+    this.detailShown = null;
     await this.renderRunDetail(id);
   }
 
@@ -326,8 +333,10 @@ export class LLMOpsPanel extends Widget {
       return;
     }
     clear(this.body);
+    this.detailShown = id;
     const back = this.backButton('runs', () => {
       this.selectedRun = null;
+      this.detailShown = null;
       this.renderRuns();
     });
     const box = el('div', { class: 'llmops-run-detail', 'data-run-id': id });
