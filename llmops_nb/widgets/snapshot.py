@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import html
+import sys
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -63,6 +64,9 @@ def frame(kind: str, title: str, body: str, note: str = "") -> str:
 
 def _shell() -> Optional[Any]:
     get_ipython = getattr(builtins, "get_ipython", None)
+    if get_ipython is None:  # display() outside a cell (a callback): IPython's own accessor, if IPython runs
+        ipython = sys.modules.get("IPython")
+        get_ipython = getattr(ipython, "get_ipython", None)
     shell = get_ipython() if get_ipython is not None else None
     return shell if shell is not None and getattr(shell, "display_pub", None) is not None else None
 
