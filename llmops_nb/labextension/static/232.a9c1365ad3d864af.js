@@ -1,4 +1,4 @@
-"use strict";(self.rspackChunkllmops_nb=self.rspackChunkllmops_nb||[]).push([[232],{475(o,l,e){var r=e(601),t=e.n(r),a=e(314),n=(e.n(a))()(t());n.push([o.id,`/*
+"use strict";(self.rspackChunkllmops_nb=self.rspackChunkllmops_nb||[]).push([[232],{475(o,e,l){var r=l(601),t=l.n(r),a=l(314),n=l.n(a),p=l(140),s=n()(t());s.i(p.A),s.push([o.id,`/*
  * llmops-nb: every colour is a JupyterLab theme variable (--jp-*), so the panel and the outputs read well
  * in the light and dark themes. Output views sit inside .jp-RenderedHTMLCommon in some hosts, whose
  * \`td {text-align: right}\` outranks a single class; hence the doubled selectors below.
@@ -540,4 +540,139 @@ span.llmops-status-finished {
   margin-top: 4px;
   font-style: italic;
 }
-`,""]),e.d(l,{},{A:n})},314(o){o.exports=function(o){var l=[];return l.toString=function(){return this.map(function(l){var e="",r=void 0!==l[5];return l[4]&&(e+="@supports (".concat(l[4],") {")),l[2]&&(e+="@media ".concat(l[2]," {")),r&&(e+="@layer".concat(l[5].length>0?" ".concat(l[5]):""," {")),e+=o(l),r&&(e+="}"),l[2]&&(e+="}"),l[4]&&(e+="}"),e}).join("")},l.i=function(o,e,r,t,a){"string"==typeof o&&(o=[[null,o,void 0]]);var n={};if(r)for(var p=0;p<this.length;p++){var s=this[p][0];null!=s&&(n[s]=!0)}for(var i=0;i<o.length;i++){var m=[].concat(o[i]);r&&n[m[0]]||(void 0!==a&&(void 0===m[5]||(m[1]="@layer".concat(m[5].length>0?" ".concat(m[5]):""," {").concat(m[1],"}")),m[5]=a),e&&(m[2]&&(m[1]="@media ".concat(m[2]," {").concat(m[1],"}")),m[2]=e),t&&(m[4]?(m[1]="@supports (".concat(m[4],") {").concat(m[1],"}"),m[4]=t):m[4]="".concat(t)),l.push(m))}},l}},601(o){o.exports=function(o){return o[1]}},72(o){var l=[];function e(o){for(var e=-1,r=0;r<l.length;r++)if(l[r].identifier===o){e=r;break}return e}function r(o,r){for(var t={},a=[],n=0;n<o.length;n++){var p=o[n],s=r.base?p[0]+r.base:p[0],i=t[s]||0,m="".concat(s," ").concat(i);t[s]=i+1;var d=e(m),c={css:p[1],media:p[2],sourceMap:p[3],supports:p[4],layer:p[5]};if(-1!==d)l[d].references++,l[d].updater(c);else{var u=function(o,l){var e=l.domAPI(l);return e.update(o),function(l){l?(l.css!==o.css||l.media!==o.media||l.sourceMap!==o.sourceMap||l.supports!==o.supports||l.layer!==o.layer)&&e.update(o=l):e.remove()}}(c,r);r.byIndex=n,l.splice(n,0,{identifier:m,updater:u,references:1})}a.push(m)}return a}o.exports=function(o,t){var a=r(o=o||[],t=t||{});return function(o){o=o||[];for(var n=0;n<a.length;n++){var p=e(a[n]);l[p].references--}for(var s=r(o,t),i=0;i<a.length;i++){var m=e(a[i]);0===l[m].references&&(l[m].updater(),l.splice(m,1))}a=s}}},659(o){var l={};o.exports=function(o,e){var r=function(o){if(void 0===l[o]){var e=document.querySelector(o);if(window.HTMLIFrameElement&&e instanceof window.HTMLIFrameElement)try{e=e.contentDocument.head}catch(o){e=null}l[o]=e}return l[o]}(o);if(!r)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");r.appendChild(e)}},540(o){o.exports=function(o){var l=document.createElement("style");return o.setAttributes(l,o.attributes),o.insert(l,o.options),l}},56(o,l,e){o.exports=function(o){var l=e.nc;l&&o.setAttribute("nonce",l)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var l=o.insertStyleElement(o);return{update:function(e){var r,t,a;r="",e.supports&&(r+="@supports (".concat(e.supports,") {")),e.media&&(r+="@media ".concat(e.media," {")),(t=void 0!==e.layer)&&(r+="@layer".concat(e.layer.length>0?" ".concat(e.layer):""," {")),r+=e.css,t&&(r+="}"),e.media&&(r+="}"),e.supports&&(r+="}"),(a=e.sourceMap)&&"u">typeof btoa&&(r+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(a))))," */")),o.styleTagTransform(r,l,o.options)},remove:function(){var o;null===(o=l).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,l){if(l.styleSheet)l.styleSheet.cssText=o;else{for(;l.firstChild;)l.removeChild(l.firstChild);l.appendChild(document.createTextNode(o))}}},579(o,l,e){var r=e(72),t=e.n(r),a=e(825),n=e.n(a),p=e(659),s=e.n(p),i=e(56),m=e.n(i),d=e(540),c=e.n(d),u=e(113),f=e.n(u),b=e(475),v={};v.styleTagTransform=f(),v.setAttributes=m(),v.insert=s().bind(null,"head"),v.domAPI=n(),v.insertStyleElement=c(),t()(b.A,v),b.A&&b.A.locals&&b.A.locals}}]);
+`,""]),l.d(e,{},{A:s})},140(o,e,l){var r=l(601),t=l.n(r),a=l(314),n=(l.n(a))()(t());n.push([o.id,`/*
+ * The HTML fallbacks Python puts in every llmops bundle carry their own \\3c style>; JupyterLab's sanitizer strips
+ * it from untrusted outputs (a notebook opened from elsewhere) but keeps the class attributes. These rules give
+ * those classes the same look from the extension's stylesheet. JupyterLab's
+ * \`:not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td {text-align: right}\` (0,2,1) is outranked by
+ * \`.jp-RenderedHTMLCommon table.llmops-t td\` (0,2,2).
+ */
+table.llmops-t,
+.jp-RenderedHTMLCommon table.llmops-t {
+  border-collapse: collapse;
+  font-size: 12px;
+  margin: 0 0 6px;
+  table-layout: auto;
+}
+
+table.llmops-t th,
+table.llmops-t td,
+.jp-RenderedHTMLCommon table.llmops-t th,
+.jp-RenderedHTMLCommon table.llmops-t td {
+  padding: 2px 8px;
+  border: none;
+  border-bottom: 1px solid var(--jp-border-color2);
+  text-align: left;
+  vertical-align: top;
+  white-space: pre-wrap;
+  max-width: 60em;
+  line-height: 1.35;
+  color: var(--jp-content-font-color1);
+}
+
+table.llmops-t th,
+.jp-RenderedHTMLCommon table.llmops-t th {
+  background: var(--jp-layout-color2);
+  color: var(--jp-ui-font-color1);
+  font-weight: 600;
+  white-space: nowrap;
+}
+
+table.llmops-t .llmops-num,
+.jp-RenderedHTMLCommon table.llmops-t .llmops-num {
+  text-align: right;
+  font-variant-numeric: tabular-nums;
+  white-space: nowrap;
+}
+
+table.llmops-t .llmops-json,
+.jp-RenderedHTMLCommon table.llmops-t .llmops-json {
+  font-family: var(--jp-code-font-family);
+  font-size: 11px;
+}
+
+.jp-RenderedHTMLCommon .llmops-cap {
+  font-weight: 600;
+  margin: 4px 0;
+}
+
+.jp-RenderedHTMLCommon .llmops-muted {
+  color: var(--jp-ui-font-color2);
+}
+
+.jp-RenderedHTMLCommon .llmops-warn {
+  color: var(--jp-warn-color0);
+  margin: 2px 0;
+}
+
+.jp-RenderedHTMLCommon .llmops-hint {
+  color: var(--jp-ui-font-color2);
+  font-family: var(--jp-code-font-family);
+  font-size: 11px;
+  margin: 2px 0;
+}
+
+.jp-RenderedHTMLCommon mark.llmops-hl {
+  background: var(--jp-search-selected-match-background-color);
+  color: var(--jp-search-selected-match-color);
+}
+
+/* widget snapshots (llmops_nb/widgets/snapshot.py) */
+.jp-RenderedHTMLCommon .llmops-snap {
+  font-family: var(--jp-ui-font-family);
+  color: var(--jp-ui-font-color1);
+  background: var(--jp-layout-color1);
+  border: 1px solid var(--jp-border-color2);
+  border-radius: 4px;
+  padding: 6px 8px;
+  max-width: 1100px;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap .ls-title {
+  font-weight: 600;
+  margin: 0 0 4px;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap .ls-muted {
+  color: var(--jp-ui-font-color2);
+  font-size: 12px;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap .ls-error {
+  color: var(--jp-error-color1);
+  font-size: 12px;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap table.ls-t {
+  border-collapse: collapse;
+  width: 100%;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap table.ls-t th,
+.jp-RenderedHTMLCommon .llmops-snap table.ls-t td {
+  text-align: left;
+  vertical-align: top;
+  padding: 3px 8px;
+  color: var(--jp-content-font-color1);
+  border-bottom: 1px solid var(--jp-border-color2);
+}
+
+.jp-RenderedHTMLCommon .llmops-snap table.ls-t th {
+  background: var(--jp-layout-color2);
+  font-weight: 600;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap table.ls-t td.ls-num {
+  text-align: right;
+  font-variant-numeric: tabular-nums;
+  white-space: nowrap;
+}
+
+.jp-RenderedHTMLCommon .llmops-snap .ls-pre {
+  white-space: pre-wrap;
+  word-break: break-word;
+  text-align: left;
+  font-family: var(--jp-code-font-family);
+  font-size: 12px;
+}
+`,""]),l.d(e,{},{A:n})},314(o){o.exports=function(o){var e=[];return e.toString=function(){return this.map(function(e){var l="",r=void 0!==e[5];return e[4]&&(l+="@supports (".concat(e[4],") {")),e[2]&&(l+="@media ".concat(e[2]," {")),r&&(l+="@layer".concat(e[5].length>0?" ".concat(e[5]):""," {")),l+=o(e),r&&(l+="}"),e[2]&&(l+="}"),e[4]&&(l+="}"),l}).join("")},e.i=function(o,l,r,t,a){"string"==typeof o&&(o=[[null,o,void 0]]);var n={};if(r)for(var p=0;p<this.length;p++){var s=this[p][0];null!=s&&(n[s]=!0)}for(var i=0;i<o.length;i++){var m=[].concat(o[i]);r&&n[m[0]]||(void 0!==a&&(void 0===m[5]||(m[1]="@layer".concat(m[5].length>0?" ".concat(m[5]):""," {").concat(m[1],"}")),m[5]=a),l&&(m[2]&&(m[1]="@media ".concat(m[2]," {").concat(m[1],"}")),m[2]=l),t&&(m[4]?(m[1]="@supports (".concat(m[4],") {").concat(m[1],"}"),m[4]=t):m[4]="".concat(t)),e.push(m))}},e}},601(o){o.exports=function(o){return o[1]}},72(o){var e=[];function l(o){for(var l=-1,r=0;r<e.length;r++)if(e[r].identifier===o){l=r;break}return l}function r(o,r){for(var t={},a=[],n=0;n<o.length;n++){var p=o[n],s=r.base?p[0]+r.base:p[0],i=t[s]||0,m="".concat(s," ").concat(i);t[s]=i+1;var d=l(m),c={css:p[1],media:p[2],sourceMap:p[3],supports:p[4],layer:p[5]};if(-1!==d)e[d].references++,e[d].updater(c);else{var u=function(o,e){var l=e.domAPI(e);return l.update(o),function(e){e?(e.css!==o.css||e.media!==o.media||e.sourceMap!==o.sourceMap||e.supports!==o.supports||e.layer!==o.layer)&&l.update(o=e):l.remove()}}(c,r);r.byIndex=n,e.splice(n,0,{identifier:m,updater:u,references:1})}a.push(m)}return a}o.exports=function(o,t){var a=r(o=o||[],t=t||{});return function(o){o=o||[];for(var n=0;n<a.length;n++){var p=l(a[n]);e[p].references--}for(var s=r(o,t),i=0;i<a.length;i++){var m=l(a[i]);0===e[m].references&&(e[m].updater(),e.splice(m,1))}a=s}}},659(o){var e={};o.exports=function(o,l){var r=function(o){if(void 0===e[o]){var l=document.querySelector(o);if(window.HTMLIFrameElement&&l instanceof window.HTMLIFrameElement)try{l=l.contentDocument.head}catch(o){l=null}e[o]=l}return e[o]}(o);if(!r)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");r.appendChild(l)}},540(o){o.exports=function(o){var e=document.createElement("style");return o.setAttributes(e,o.attributes),o.insert(e,o.options),e}},56(o,e,l){o.exports=function(o){var e=l.nc;e&&o.setAttribute("nonce",e)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var e=o.insertStyleElement(o);return{update:function(l){var r,t,a;r="",l.supports&&(r+="@supports (".concat(l.supports,") {")),l.media&&(r+="@media ".concat(l.media," {")),(t=void 0!==l.layer)&&(r+="@layer".concat(l.layer.length>0?" ".concat(l.layer):""," {")),r+=l.css,t&&(r+="}"),l.media&&(r+="}"),l.supports&&(r+="}"),(a=l.sourceMap)&&"u">typeof btoa&&(r+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(a))))," */")),o.styleTagTransform(r,e,o.options)},remove:function(){var o;null===(o=e).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,e){if(e.styleSheet)e.styleSheet.cssText=o;else{for(;e.firstChild;)e.removeChild(e.firstChild);e.appendChild(document.createTextNode(o))}}},579(o,e,l){var r=l(72),t=l.n(r),a=l(825),n=l.n(a),p=l(659),s=l.n(p),i=l(56),m=l.n(i),d=l(540),c=l.n(d),u=l(113),f=l.n(u),b=l(475),v={};v.styleTagTransform=f(),v.setAttributes=m(),v.insert=s().bind(null,"head"),v.domAPI=n(),v.insertStyleElement=c(),t()(b.A,v),b.A&&b.A.locals&&b.A.locals}}]);
