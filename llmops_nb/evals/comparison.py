@@ -282,7 +282,8 @@ class Comparison:
         cap = (f"Comparison · {len(self.variants)} variants × {self.params.get('n_examples')} examples of "
                f"{self.params.get('eval_set')} · {self._best_text()} · run {self.run_id}")
         warns = "".join(f"<div class='llmops-warn'>⚠ {esc(w)}</div>" for w in self.warnings)
-        return (html_table(self._table_rows(True), self._columns(), caption=cap) + warns +
+        numeric = {c: "number" for c in self._columns() if c != "variant"}  # "0.412 [0.371, 0.455]": right, tabular
+        return (html_table(self._table_rows(True), self._columns(), caption=cap, types=numeric) + warns +
                 "<div class='llmops-muted'>means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs the baseline "
                 f"on {esc(self.primary_metric)}</div>" + self.chart().svg(standalone=False) +
                 f"<div class='llmops-hint'>{esc(HINT)}</div>")
