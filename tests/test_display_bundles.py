@@ -132,3 +132,7 @@ def test_comparison_chart_is_vegalite_with_an_svg_fallback(ws):
     assert "var(--jp-ui-font-color1,#222)" in chart["image/svg+xml"]
     assert "var(--jp-ui-font-color1,currentColor)" in comp._repr_html_(), "inline SVG inherits the theme's ink"
     assert "token_f1 (mean, 95% CI)" in chart["text/plain"] and "rag: 0.667" in chart["text/plain"]
+    d = comp.diff("base", "rag", n=1)._repr_mimebundle_()
+    assert d["text/plain"].startswith("where base and rag disagree most on token_f1") and "<table" in d["text/html"]
+    v = comp.versus(comp)._repr_mimebundle_()
+    assert v["text/plain"].startswith("run None vs None") and "delta" in v["text/html"]

@@ -318,6 +318,9 @@ class Diff:
                     f"   {self.b} ({fmt(y.get(self.metric))}): {y['output']}"]
         return "\n".join(out)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self._repr_html_(), "text/plain": str(self)}
+
     def _repr_html_(self) -> str:
         rows = [{"question": x["question"], "reference": x["reference"],
                  self.a: f"{x['output']}  ({fmt(x.get(self.metric))})", self.b: f"{y['output']}  ({fmt(y.get(self.metric))})"}
@@ -342,6 +345,9 @@ class Versus:
 
     def __str__(self) -> str:
         return f"run {self.after} vs {self.before}\n" + text_table(self.rows, ["variant", "metric", "before", "after", "delta"])
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/html": self._repr_html_(), "text/plain": str(self)}
 
     def _repr_html_(self) -> str:
         return html_table(self.rows, ["variant", "metric", "before", "after", "delta"],
