@@ -6,10 +6,11 @@ import math
 import os
 import sqlite3
 import sys
+import warnings
 from typing import List, Optional, Sequence
 
 from .commands import Context, HelpRequested, execute, parse
-from .errors import InputError, LlmopsError
+from .errors import InputError, LlmopsError, LlmopsWarning
 
 
 def _strict(value):
@@ -62,8 +63,19 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """The kit's own warnings (empty answers, a tie) print as one line, like its errors; others as Python does."""
+    if issubclass(category, LlmopsWarning):
+        return f"llmops: warning: {message}\n"
+    return _python_formatwarning(message, category, filename, lineno, line)
+
+
+_python_formatwarning = warnings.formatwarning
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.formatwarning = _one_line_warning
     for stream in (sys.stdout, sys.stderr):  # stored text may hold lone surrogates: print them escaped
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

@@ -329,7 +329,11 @@ class PromptsTable(ResultTable):
     """Prompts in the workspace: the current version of each name (column `latest`), with how many versions it has."""
 
     columns = ["name", "latest", "versions", "variables", "created", "preview"]
+    column_types = {"preview": "longtext"}
     noun = "prompts"
+
+    def display_rows(self) -> List[dict]:
+        return self._display()
 
     def __getitem__(self, i):
         return self.rows[i]

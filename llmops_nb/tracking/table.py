@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List
 
-from ..display import fmt_duration, fmt_time, html_table, text_table
+from ..display import fmt_duration, fmt_time, html_table, table_bundle, text_table
 
 RUN_COLUMNS = ["id", "name", "kind", "status", "started", "duration", "params", "metrics"]
 
@@ -54,6 +54,12 @@ class RunsTable:
 
     def __repr__(self) -> str:
         return f"RunsTable({len(self.rows)} runs)"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """The Table payload (raw times and durations, for the extension to sort and format) beside HTML and text."""
+        return table_bundle(self.rows, ["id", "name", "kind", "status", "started_at", "duration_s", "params", "metrics"],
+                            types={"started_at": "time", "duration_s": "number", "params": "json", "metrics": "json"},
+                            html=self._repr_html_(), text=str(self), title="runs")
 
     def _repr_html_(self) -> str:
         if not self.rows:

@@ -89,7 +89,9 @@ def test_cli_json_carries_the_warnings_and_stderr_says_them(run_cli, models):
     data = json.loads(p.stdout)
     assert data["best"] is None and any("tie on token_f1" in w for w in data["warnings"])
     assert len(data["examples"]) == 4 and data["hint"] == HINT
-    assert "LlmopsWarning: all 2 variants tie on token_f1" in p.stderr
+    # one line per warning, like the CLI's errors: no file name, line number or source line of ours
+    assert "llmops: warning: all 2 variants tie on token_f1" in p.stderr
+    assert "Traceback" not in p.stderr and ".py:" not in p.stderr
 
 
 def _rows(outputs_by_variant, reference="a tuple"):

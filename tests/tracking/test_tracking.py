@@ -271,3 +271,18 @@ def test_names_of_logged_things_are_checked_and_artifacts_stay_inside(ws, tmp_pa
         assert sorted(p.name for p in again.iterdir()) == ["a.svg", "b.svg"]
     assert not (ws.path.parent / "escaped.txt").exists() and not list(ws.path.rglob("*.tmp"))
     assert set(L.get_run(run.id).artifacts) == {"my-report-final-.txt", "plots"}
+
+
+def test_runs_table_carries_the_table_payload_with_raw_times(ws):
+    """A saved notebook's `runs` output is sortable data for the extension, not only HTML."""
+    with L.start_run("a <b>", kind="curate") as r:
+        r.log_metric("f1", 0.5)
+    bundle = L.runs()._repr_mimebundle_()
+    payload = bundle["application/vnd.llmops.table+json"]
+    types = {c["name"]: c["type"] for c in payload["columns"]}
+    assert types["started_at"] == "time" and types["duration_s"] == "number" and types["metrics"] == "json"
+    row = payload["rows"][0]
+    assert row["name"] == "a <b>" and row["kind"] == "curate" and row["metrics"] == {"f1": 0.5}
+    assert isinstance(row["started_at"], float) and payload["total"] == 1
+    assert "a &lt;b&gt;" in bundle["text/html"] and "<b>" not in bundle["text/html"]
+    assert "a <b>" in bundle["text/plain"]
