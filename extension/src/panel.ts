@@ -114,6 +114,7 @@ export class LLMOpsPanel extends Widget {
         'aria-controls': 'llmops-tabpanel'
       }, label);
       b.addEventListener('click', () => this.showTab(t));
+      b.addEventListener('keydown', ev => this.onTabKey(ev, t));
       this.tabButtons.set(t, b);
       tabs.appendChild(b);
     }
@@ -142,6 +143,20 @@ export class LLMOpsPanel extends Widget {
     } else {
       void this.showIndexes();
     }
+  }
+
+  /** Arrow keys, Home and End move between the tabs (the WAI-ARIA tabs pattern). */
+  private onTabKey(ev: KeyboardEvent, from: Tab): void {
+    const order: Tab[] = ['runs', 'datasets', 'indexes'];
+    const i = order.indexOf(from);
+    const to =
+      ev.key === 'ArrowRight' ? order[(i + 1) % 3] : ev.key === 'ArrowLeft' ? order[(i + 2) % 3] : ev.key === 'Home' ? order[0] : ev.key === 'End' ? order[2] : null;
+    if (!to) {
+      return;
+    }
+    ev.preventDefault();
+    this.showTab(to);
+    this.tabButtons.get(to)!.focus();
   }
 
   protected onAfterShow(): void {

@@ -114,6 +114,11 @@ describe('the side panel', () => {
     (p.node.querySelector('#llmops-tab-indexes') as HTMLElement).click();
     await flush();
     expect(p.node.querySelector('#llmops-tab-indexes')!.getAttribute('aria-selected')).toBe('true');
+    p.node.querySelector('#llmops-tab-indexes')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight' }));
+    expect(p.node.querySelector('#llmops-tab-runs')!.getAttribute('aria-selected')).toBe('true');
+    p.node.querySelector('#llmops-tab-runs')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'End' }));
+    await flush();
+    expect(p.node.querySelector('#llmops-tab-indexes')!.getAttribute('aria-selected')).toBe('true');
     const q = p.node.querySelector('input.llmops-search-q') as HTMLInputElement;
     q.value = 'catch errors';
     const form = p.node.querySelector('form.llmops-search') as HTMLFormElement;
