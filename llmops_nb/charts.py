@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
-from .display import esc, jsonable
+from .display import esc, finite
 
 VEGALITE_MIME = "application/vnd.vegalite.v5+json"
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -51,7 +51,8 @@ class _Bundle:
         return self.svg(standalone=True)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {VEGALITE_MIME: self.vegalite(), "image/svg+xml": self.svg(standalone=True), "text/plain": str(self)}
+        return {VEGALITE_MIME: finite(self.vegalite()), "image/svg+xml": self.svg(standalone=True),
+                "text/plain": str(self)}
 
 
 @dataclass
@@ -63,8 +64,8 @@ class Chart(_Bundle):
     baseline: str
 
     def to_dict(self) -> dict:
-        return jsonable({"metric": self.metric, "baseline": self.baseline,
-                         "bars": [{"variant": v, "mean": m, "low": lo, "high": hi} for v, m, lo, hi in self.bars]})
+        return finite({"metric": self.metric, "baseline": self.baseline,
+                       "bars": [{"variant": v, "mean": m, "low": lo, "high": hi} for v, m, lo, hi in self.bars]})
 
     def __str__(self) -> str:
         lines = [f"{self.metric} (mean, 95% CI)"]
@@ -98,7 +99,7 @@ class Chart(_Bundle):
     def svg(self, *, standalone: bool = True) -> str:
         w, row_h, left, right = 560, 26, 230, 60
         h = row_h * len(self.bars) + 34
-        vals = [x for b in self.bars for x in b[1:] if not math.isnan(x)]
+        vals = [x for b in self.bars for x in b[1:] if math.isfinite(x)]
         scale = (w - left - right) / (max(vals + [1e-9]) * 1.05)
         parts = [_svg_open(w, h, f"{self.metric} by variant", standalone),
                  f"<text class='muted' fill='currentColor' x='{left}' y='14'>{esc(self.metric)} (mean, 95% CI)</text>"]
@@ -106,8 +107,9 @@ class Chart(_Bundle):
             y = 22 + i * row_h
             parts.append(f"<text class='ink' fill='currentColor' x='{left - 6}' y='{y + 15}' text-anchor='end'>"
                          f"{esc(v[:34])}</text>")
-            if math.isnan(mean):
+            if not math.isfinite(mean):  # NaN (no score) or an infinity: a label without a bar
                 continue
+            lo, hi = (x if math.isfinite(x) else mean for x in (lo, hi))
             base = " base" if v == self.baseline else ""
             parts.append(f"<rect class='bar{base}' fill='#1976d2' x='{left}' y='{y + 4}' width='{mean * scale:.1f}' "
                          f"height='{row_h - 10}'><title>{esc(v)}: {mean:.3f} [{lo:.3f}, {hi:.3f}]</title></rect>")

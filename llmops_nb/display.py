@@ -156,7 +156,7 @@ def table_payload(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, 
     shown = rows if max_rows is None else rows[:max_rows]
     kinds = column_types(shown, columns, types)
     return {"version": 1, "title": title, "columns": [{"name": c, "type": kinds[c]} for c in columns],
-            "rows": [{c: jsonable(r.get(c)) for c in columns} for r in shown],
+            "rows": [{c: finite(r.get(c)) for c in columns} for r in shown],
             "total": len(rows) if total is None else total}
 
 
@@ -208,6 +208,19 @@ def jsonable(value: Any) -> Any:
         return jsonable(value.tolist())
     if hasattr(value, "item"):
         return jsonable(value.item())
+    return value
+
+
+def finite(value: Any) -> Any:
+    """`jsonable(value)` with +-inf as None too: strict JSON for a mime payload or a REST answer (NaN and
+    infinities are never sent; a kernel would otherwise warn and send them as the strings 'inf')."""
+    value = jsonable(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
     return value
 
 

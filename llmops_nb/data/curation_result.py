@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..charts import Funnel
-from ..display import STYLE, esc, fmt, fmt_duration, jsonable, text_table
+from ..display import STYLE, esc, finite, fmt, fmt_duration, text_table
 from ..errors import NotFoundError
 from ..workspace import workspace
 from .datasets import Dataset, dataset
@@ -149,7 +149,7 @@ class CurationResult:
         return d
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {MIME: jsonable(self.to_dict()), "text/html": self._repr_html_(), "text/plain": str(self)}
+        return {MIME: finite(self.to_dict()), "text/html": self._repr_html_(), "text/plain": str(self)}
 
     def __repr__(self) -> str:
         reused = ", reused=True" if self.reused else ""

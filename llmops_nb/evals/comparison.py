@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 import numpy as np
 
 from ..charts import Chart
-from ..display import esc, fmt, html_table, jsonable, text_table, widget
+from ..display import esc, finite, fmt, html_table, jsonable, text_table, widget
 from ..errors import InputError, not_found
 from ..tracking.runs import get_run
 from . import metrics as M
@@ -226,7 +226,7 @@ class Comparison:
         """The contract's Comparison shape: leaderboard, paired tests, `best` (None on a tie), `warnings`,
         per-example rows (`max_examples` examples with every variant; None: all) and the widget `hint`."""
         n_examples = len(dict.fromkeys(r["example"] for r in self.rows))
-        return jsonable({
+        return finite({
             "version": 1, "run_id": self.run_id, "eval_set": self.params.get("eval_set"),
             "n_examples": self.params.get("n_examples"), "variants": self.variants,
             "baseline": self.baseline, "primary_metric": self.primary_metric, "best": self.best,

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ..display import STYLE, esc, fmt, jsonable
+from ..display import STYLE, esc, finite, fmt
 
 MIME = "application/vnd.llmops.search+json"
 
@@ -149,10 +149,10 @@ class SearchResults:
         the same hits under the name the CLI's --json used first."""
         hits = [{"rank": h.rank, "id": h.id, "chunk": h.chunk, "score": round(h.score, 6), "text": h.text,
                  "metadata": h.metadata, "start": h.start, "end": h.end} for h in self.hits]
-        return jsonable({"version": 1, "index": self.index, "query": self.query, "where": self.where, "k": self.k,
-                         "elapsed_ms": round(self.elapsed_ms, 3), "note": self.note or "",
-                         "terms": query_terms(self.query or ""), "exact": self.exact, "method": self.method,
-                         "hits": hits, "results": hits})
+        return finite({"version": 1, "index": self.index, "query": self.query, "where": self.where, "k": self.k,
+                       "elapsed_ms": round(self.elapsed_ms, 3), "note": self.note or "",
+                       "terms": query_terms(self.query or ""), "exact": self.exact, "method": self.method,
+                       "hits": hits, "results": hits})
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         payload = self.to_dict()

@@ -3,14 +3,13 @@ then run these in a worker thread). Everything goes through the core API on the 
 touches SQLite or the file system itself, and no request text ever becomes a path."""
 from __future__ import annotations
 
-import math
 import threading
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from ..checks import whole_number
 from ..data.lineage import dataset_summaries, dataset_versions
-from ..display import jsonable
+from ..display import finite
 from ..errors import InputError, LlmopsError, NotFoundError
 from ..evals.comparison import Comparison
 from ..index.vector import indexes, load_index, search
@@ -19,18 +18,6 @@ from ..workspace import DB_NAME, Workspace, check_name, workspace
 
 MAX_K = 100
 MAX_QUERY = 2000  # characters of a search query
-
-
-def finite(value: Any) -> Any:
-    """`jsonable(value)` with +-inf as None too, so the answer is strict JSON (NaN and infinities never sent)."""
-    value = jsonable(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [finite(v) for v in value]
-    return value
 
 
 class Api:

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from ..display import STYLE, esc, fmt_duration, fmt_time, html_table, jsonable
+from ..display import STYLE, esc, finite, fmt_duration, fmt_time, html_table, jsonable
 from ..errors import InputError, LlmopsWarning, not_found
 from ..workspace import atomic_copy, atomic_dir, check_name, workspace
 from ..workspace.names import MAX_NAME
@@ -314,7 +314,7 @@ class Run:
         artifacts = {r["name"]: _relative(r["path"], self._ws.path) for r in self._ws.db.execute(
             "SELECT name, path FROM artifacts WHERE run_id=? ORDER BY name", (self.id,))}
         notebook = next((p for n, p in artifacts.items() if n.startswith("output-") and n.endswith(".ipynb")), None)
-        return jsonable({
+        return finite({
             "version": 1, "id": self.id, "name": row["name"], "kind": row["kind"], "status": row["status"],
             "started_at": row["started_at"], "ended_at": row["ended_at"], "duration_s": self.duration,
             "params": self.params, "metrics": self.metrics, "tags": self.tags, "parent_id": row["parent_id"],

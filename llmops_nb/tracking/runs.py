@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..checks import whole_number
-from ..display import jsonable
+from ..display import finite
 from ..errors import InputError, not_found
 from ..seeding import current_seed, on_seed, seed as seed_everything
 from ..workspace import workspace
@@ -145,7 +145,7 @@ def _display_record(run_id: str, name: str, value: Any) -> None:
     shell = get_ipython() if get_ipython is not None else None
     if shell is None or not hasattr(shell, "kernel") or getattr(shell, "display_pub", None) is None:
         return
-    shell.display_pub.publish(data={MIME_RECORD: {"run_id": run_id, "name": name, "value": jsonable(value)},
+    shell.display_pub.publish(data={MIME_RECORD: {"run_id": run_id, "name": name, "value": finite(value)},
                                     "text/plain": f"{name} = {value!r}"}, metadata={})
 
 
@@ -296,7 +296,7 @@ def query_runs(*, name: Optional[str] = None, status: Optional[str] = None, kind
                     "duration_s": None if end is None else end - r["started_at"], "params": params.get(r["id"], {}),
                     "metrics": metrics.get(r["id"], {}), "tags": tag_values.get(r["id"], {}),
                     "parent_id": r["parent_id"]})
-    return {"version": 1, "total": total, "offset": offset, "limit": limit, "runs": jsonable(out)}
+    return {"version": 1, "total": total, "offset": offset, "limit": limit, "runs": finite(out)}
 
 
 __all__ = ["MAX_PAGE", "MIME_RECORD", "RUN_ENV_VAR", "SORT_KEYS", "STATUSES", "Run", "RunsTable", "active_run",

@@ -22,6 +22,8 @@ import sys
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..display import finite
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MAX_SHOWN = 8  # the cells that showed one widget which still get its updates (the latest ones)
 
@@ -89,7 +91,7 @@ class Snapshotted:
     # ---- the bundle ------------------------------------------------------------------------------------
     def snapshot_bundle(self) -> Dict[str, Any]:
         """The static part alone: snapshot MIME, text/html, text/plain."""
-        return {self.snapshot_mime: self.snapshot(), "text/html": self.snapshot_html(),
+        return {self.snapshot_mime: finite(self.snapshot()), "text/html": self.snapshot_html(),
                 "text/plain": self.snapshot_text()}
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Tuple[Dict[str, Any], Dict[str, Any]]:
