@@ -33,6 +33,10 @@ from pagecheck import LIGHT  # noqa: E402
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                         "checkForUpdates": False},
+    # every cell in the DOM (no virtual scrolling), so a test reads any output without scrolling to it
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # the saved notebooks stay as the builder wrote them
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
 
@@ -58,6 +62,10 @@ class Lab:
     @property
     def url(self) -> str:
         return f"{self.base}/lab?token={self.token}"
+
+    def workspace_url(self, name: str) -> str:
+        """A page of its own JupyterLab workspace, reset: pages never restore each other's open notebooks."""
+        return f"{self.base}/lab/workspaces/{name}?reset&token={self.token}"
 
     def get_json(self, path: str):
         req = urllib.request.Request(f"{self.base}{path}", headers={"Authorization": f"token {self.token}"})
@@ -175,14 +183,18 @@ class LabPage:
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
 
     def open(self) -> "LabPage":
-        self.page.goto(self.lab.url, wait_until="domcontentloaded")
+        self.page.goto(self.lab.workspace_url(re.sub(r"[^A-Za-z0-9-]+", "-", self.name)), wait_until="domcontentloaded")
         self.page.wait_for_selector("#jp-main-dock-panel", timeout=90_000)
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
         self.page.evaluate("async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }")
         return self
 
-    def execute(self, command: str, args: dict | None = None):
-        """app.commands.execute; the widget it may return is not sent back (its id is)."""
+    def execute(self, command: str, args: dict | None = None, *, wait: bool = True):
+        """app.commands.execute; the widget it may return is not sent back (its id is). wait=False: do not wait
+        for the command's promise (notebook:run-all-cells resolves only when every cell ran, or never)."""
+        if not wait:
+            return self.page.evaluate("([c, a]) => { window.jupyterapp.commands.execute(c, a); return null; }",
+                                      [command, args or {}])
         return self.page.evaluate(
             "async ([c, a]) => { const r = await window.jupyterapp.commands.execute(c, a); "
             "return (r === undefined || r === null || typeof r !== 'object') ? r ?? null : (r.id ?? true); }",
@@ -194,11 +206,13 @@ class LabPage:
     def set_theme(self, theme: str) -> None:
         self.execute("apputils:change-theme", {"theme": theme})
         self.page.wait_for_function("(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30_000)
-        # the theme's CSS is in once the layout colour variable says light or dark
+        # the theme's CSS is in once the layout colour resolves light or dark as the theme says
         self.page.wait_for_function(
-            "(light) => { const c = getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim();"
-            " if (!c) return false; const m = c.match(/\\d+/); const v = c.startsWith('#') ? parseInt(c.slice(1, 3), 16)"
-            " : (m ? +m[0] : -1); return v >= 0 && (light ? v > 128 : v < 128); }", arg=theme == LIGHT, timeout=30_000)
+            "(light) => { if (document.body.dataset.jpThemeLight !== String(light)) return false;"
+            " const d = document.createElement('div'); d.style.background = 'var(--jp-layout-color0)';"
+            " document.body.appendChild(d); const c = getComputedStyle(d).backgroundColor; d.remove();"
+            " const m = c.match(/\\d+/g); if (!m) return false; return light ? +m[0] > 128 : +m[0] < 128; }",
+            arg=theme == LIGHT, timeout=30_000)
         self.page.wait_for_timeout(300)
 
     def screenshot(self, name: str, locator=None) -> Path:

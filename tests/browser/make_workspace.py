@@ -33,10 +33,11 @@ RUNS = {  # name -> (params, {metric: [values by step]}, status)
 def records():
     from pydoc_data.topics import topics
 
-    recs = [{"id": f"rec-{i:02d}", "text": topics[t][:700].strip(), "topic": t}
-            for i, t in enumerate(sorted(topics)[:24])]
+    # the code record first: the review widget's first page shows it, with its indentation
+    recs = [{"id": "rec-code", "text": CODE_TEXT, "topic": "code"}]
+    recs += [{"id": f"rec-{i:02d}", "text": topics[t][:700].strip(), "topic": t}
+             for i, t in enumerate(sorted(topics)[:24])]
     recs.append({"id": "rec-xss", "text": XSS_TEXT, "topic": "xss"})
-    recs.append({"id": "rec-code", "text": CODE_TEXT, "topic": "code"})
     return recs
 
 
@@ -69,10 +70,31 @@ CELLS = {  # cell id -> source; ids name what each output shows, the tests look 
               "w.decide('rec-02', 'reject')\nw",
     "explore": f"L.explore({INDEX!r}, {QUERY!r})",
     "curation": "L.curate('docs', name='docs-curated', steps=['normalize', 'exact_dedup', 'quality'])",
-    "progress": "ix = L.build_index('docs-clean', name='clean-idx', model='all-minilm-l6-v2', chunk_tokens=64)",
+    # texts no earlier run embedded (the shared embedding cache would skip the work, and its progress bar)
+    "progress": "import uuid\nfresh = [{'id': f'f{i}', 'text': f'sentence {i} on loops and exceptions {uuid.uuid4().hex}'}"
+                " for i in range(120)]\nix = L.build_index(fresh, name='fresh-idx', model='all-minilm-l6-v2')",
     "datasets": "L.datasets()",
+    # what nbviewer, GitHub and VS Code show: only the HTML of a bundle, here inside JupyterLab's .jp-RenderedHTMLCommon
+    "html_fallback": "from IPython.display import HTML, display\n"
+                     "for r in (L.search(%r, %r, k=3), L.datasets()):\n"
+                     "    display(HTML(get_ipython().display_formatter.format(r)[0]['text/html']))" % (INDEX, QUERY),
     "runs": "L.runs()",
 }
+
+
+LIVE_CELLS = ("setup", "review", "explore")  # live.ipynb: run in the browser, for the widgets' live views
+
+
+def notebook(cell_ids, info: dict):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cid in cell_ids:
+        cell = nbformat.v4.new_code_cell(CELLS[cid].replace("COMPARISON_RUN", info["comparison"]))
+        cell["id"] = cid
+        nb.cells.append(cell)
+    return nb
 
 
 def execute_notebook(root: Path, info: dict) -> dict:
@@ -80,12 +102,8 @@ def execute_notebook(root: Path, info: dict) -> dict:
     from nbclient import NotebookClient
     from nbformat.sign import NotebookNotary
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    for cid, src in CELLS.items():
-        cell = nbformat.v4.new_code_cell(src.replace("COMPARISON_RUN", info["comparison"]))
-        cell["id"] = cid
-        nb.cells.append(cell)
+    nbformat.write(notebook(LIVE_CELLS, info), root / "live.ipynb")
+    nb = notebook(CELLS, info)
     env = dict(os.environ)
     env["LLMOPS_QUIET"] = "0"  # a user's kernel shows progress; the test run's default is quiet
     env.pop("CI", None)

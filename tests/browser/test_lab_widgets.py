@@ -1,0 +1,66 @@
+"""The review and explore widgets live (a kernel runs live.ipynb in the page): they mount over their snapshots and
+their text reads in the light and dark themes (contrast from the computed colours, WCAG AA: 4.5)."""
+from __future__ import annotations
+
+import make_workspace as mw
+import pytest
+from pagecheck import DARK, LIGHT, contrast_of
+from playwright.sync_api import expect
+
+# a hung page fails its test, not the whole run (the session fixture's build counts in the first test)
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
+CELLS = list(mw.LIVE_CELLS)
+TEXTS = {"review": "Assert statements are a convenient way", "explore": "Exception handling: a try statement"}
+
+
+@pytest.fixture(scope="module")
+def live(open_page):
+    lp = open_page("live-widgets")
+    lp.set_theme(LIGHT)
+    lp.execute("docmanager:open", {"path": "live.ipynb", "factory": "Notebook"})
+    cells = lp.page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(CELLS), timeout=60_000)
+    lp.execute("notebook:run-all-cells", wait=False)
+    for cid, text in TEXTS.items():
+        # explore embeds its query with MiniLM in a fresh kernel first
+        expect(cells.nth(CELLS.index(cid)).locator(".jp-OutputArea")).to_contain_text(text, timeout=120_000)
+    yield lp, cells
+    try:
+        lp.execute("notebook:close-and-shutdown", wait=False)
+    except Exception:
+        pass
+    lp.close()
+
+
+def test_widgets_mount_live_over_their_snapshots(live):
+    lp, cells = live
+    for cid in TEXTS:
+        out = cells.nth(CELLS.index(cid)).locator(".jp-OutputArea")
+        expect(out).not_to_contain_text("model not found")
+        expect(out.locator(".jupyter-widgets, .widget-subarea").first).to_be_attached()
+        renderer = out.locator(".llmops-renderer")
+        if renderer.count():  # the extension's renderer holds the live view and the snapshot: live must show
+            expect(renderer.first).to_have_attribute("data-llmops-view", "live", timeout=30_000)
+            expect(renderer.first).not_to_contain_text("saved view")
+    lp.assert_no_xss("live widgets")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_widget_text_reads_in_both_themes(live, theme):
+    lp, cells = live
+    lp.set_theme(LIGHT if theme == "light" else DARK)
+    problems = []
+    for cid, text in TEXTS.items():
+        out = cells.nth(CELLS.index(cid)).locator(".jp-OutputArea")
+        live_view = out.locator(".jupyter-widgets, .widget-subarea").first
+        target = live_view.get_by_text(text).first
+        if not target.count():
+            problems.append(f"{cid}: '{text}' not in the live widget")
+            continue
+        ratio, detail = contrast_of(target)
+        if ratio < 4.5:
+            problems.append(f"{cid}: {detail}")
+    lp.screenshot(f"live-widgets-{theme}")
+    for cid in TEXTS:
+        lp.screenshot(f"live-{cid}-{theme}", cells.nth(CELLS.index(cid)))
+    assert not problems, f"live widgets in the {theme} theme: " + "; ".join(problems)
