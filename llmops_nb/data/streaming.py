@@ -170,6 +170,7 @@ class StepChain:
         self.spills: List[Spill] = []
         self.contexts: List[StepContext] = []
         self.counters: List[Counted] = []
+        self.streams: List[Iterator[dict]] = []  # the source's progress generators, closed by close()
 
     def records(self) -> Iterator[dict]:
         src, current = self.src, self.src
@@ -182,6 +183,8 @@ class StepChain:
             if inp is src:
                 inp = src.raw() if p.spec.multipass else _progress(src.records(raw=True), len(src), f"curate {src.ref}",
                                                                    self.progress)
+                if not p.spec.multipass:
+                    self.streams.append(inp)
             counted = Counted(p.spec.fn(inp, ctx, **p.params))
             self.contexts.append(ctx)
             self.counters.append(counted)
@@ -201,6 +204,8 @@ class StepChain:
         return rows
 
     def close(self) -> None:
+        for g in self.streams:  # a step that failed midway leaves its source suspended (its traceback keeps it):
+            g.close()  # closing it now ends the progress bar as its one line, in the cell that ran the curation
         for s in self.spills:
             s.close()
         self.changes.close()

@@ -265,24 +265,26 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # like lengths batch together
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         bar = progress_bar(total=len(texts), desc=f"embed {self.name}", unit="text", disable=not progress, leave=False)
-        with torch.inference_mode():
-            for s in range(0, len(order), batch_size):
-                idx = order[s:s + batch_size]
-                enc = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                      max_length=self._max_seq_length, return_tensors="pt").to(self.device)
-                hidden = self.model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                if self._pooling == "cls":
-                    vec = hidden[:, 0]
-                elif self._pooling == "max":
-                    vec = hidden.masked_fill(mask == 0, float("-inf")).max(dim=1).values
-                else:
-                    vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                if normalize:
-                    vec = torch.nn.functional.normalize(vec, p=2, dim=1)
-                out[idx] = vec.float().cpu().numpy()
-                bar.update(len(idx))
-        bar.close()
+        try:
+            with torch.inference_mode():
+                for s in range(0, len(order), batch_size):
+                    idx = order[s:s + batch_size]
+                    enc = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                          max_length=self._max_seq_length, return_tensors="pt").to(self.device)
+                    hidden = self.model(**enc).last_hidden_state
+                    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                    if self._pooling == "cls":
+                        vec = hidden[:, 0]
+                    elif self._pooling == "max":
+                        vec = hidden.masked_fill(mask == 0, float("-inf")).max(dim=1).values
+                    else:
+                        vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                    if normalize:
+                        vec = torch.nn.functional.normalize(vec, p=2, dim=1)
+                    out[idx] = vec.float().cpu().numpy()
+                    bar.update(len(idx))
+        finally:  # an error or Ctrl-C midway still ends the bar as its one line
+            bar.close()
         return out
 
     def __repr__(self) -> str:
