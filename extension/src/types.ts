@@ -90,6 +90,9 @@ export interface SearchPayload {
   elapsed_ms?: number | null;
   note?: string;
   terms?: string[];
+  method?: string | null;
+  /** the explore widget's last error (a bad filter), shown instead of stale hits */
+  error?: string | null;
   hits: SearchHit[];
 }
 
@@ -112,6 +115,18 @@ export interface ComparisonPayload {
   warnings?: string[];
   examples?: Record<string, Json>[];
   hint?: string;
+  /** the comparison widget's snapshot: the example on screen */
+  view?: {
+    position: number;
+    count: number;
+    order?: string;
+    example?: {
+      example?: string;
+      question?: string;
+      reference?: string;
+      answers?: { variant: string; output: string; score?: number | null }[];
+    } | null;
+  };
 }
 
 export interface CurationStep {
@@ -135,7 +150,29 @@ export interface ReviewPayload {
   version?: number;
   dataset: string;
   committed: string | null;
+  heading?: string;
   status: string;
-  summary: { total: number; accepted: number; rejected: number; edited: number; pending: number };
-  items: { id: string; text: string; decision: 'accepted' | 'rejected' | 'edited' | null }[];
+  summary: {
+    total: number;
+    accepted: number;
+    rejected: number;
+    edited: number;
+    pending: number;
+    kept?: number;
+    removed_by_curation?: number;
+    rejected_by_review?: number;
+    flagged?: number;
+  };
+  items: {
+    id: string;
+    text: string;
+    decision: 'accepted' | 'rejected' | 'edited' | null;
+    status?: string;
+    truncated?: boolean;
+    edited_text?: string | null;
+  }[];
+  filter?: string;
+  page?: number;
+  pages?: number;
+  matching?: number;
 }

@@ -108,11 +108,15 @@ export function renderSearch(payload: SearchPayload): HTMLElement {
   if (typeof s.elapsed_ms === 'number') {
     bits.push(`${formatNumber(s.elapsed_ms)} ms`);
   }
+  if (s.method) {
+    bits.push(s.method);
+  }
   return root(
     'search',
     title(`search · ${bits.join(' · ')}`),
+    s.error ? el('div', { class: 'llmops-error', role: 'alert' }, s.error) : null,
     s.note ? muted(s.note) : null,
-    hitsElement(s)
+    s.error && !s.hits.length ? null : hitsElement(s)
   );
 }
 
@@ -191,7 +195,40 @@ export function renderComparison(c: ComparisonPayload): HTMLElement {
   if (c.run_id) {
     bits.push(`run ${c.run_id}`);
   }
-  return root('comparison', title(bits.join(' · ')), leaderboardElement(c));
+  return root('comparison', title(bits.join(' · ')), leaderboardElement(c), c.view ? exampleElement(c.view) : null);
+}
+
+/** The comparison widget's example on screen: question, reference, each variant's answer (line breaks kept). */
+export function exampleElement(view: NonNullable<ComparisonPayload['view']>): HTMLElement | null {
+  const ex = view.example;
+  if (!ex) {
+    return null;
+  }
+  const answers = Array.isArray(ex.answers) ? ex.answers : [];
+  return el(
+    'div',
+    { class: 'llmops-example' },
+    el(
+      'div',
+      { class: 'llmops-title' },
+      `example ${view.position + 1} of ${view.count}` + (view.order ? ` (${view.order})` : '') + (ex.example ? `: ${ex.example}` : '')
+    ),
+    ex.question !== undefined ? el('div', { class: 'llmops-example-q llmops-longtext' }, `Q: ${ex.question}`) : null,
+    ex.reference !== undefined ? el('div', { class: 'llmops-example-ref llmops-longtext llmops-muted' }, `reference: ${ex.reference}`) : null,
+    ...answers.map(a =>
+      el(
+        'div',
+        { class: 'llmops-answer', 'data-variant': a.variant },
+        el(
+          'div',
+          { class: 'llmops-answer-head' },
+          a.variant,
+          typeof a.score === 'number' ? el('span', { class: 'llmops-muted' }, ` · ${formatNumber(a.score)}`) : null
+        ),
+        el('div', { class: 'llmops-longtext' }, a.output === '' ? '(empty answer)' : a.output ?? '')
+      )
+    )
+  );
 }
 
 /** Horizontal bars (div-based, so they follow the theme and scale with the page). */
@@ -262,11 +299,20 @@ const DECISIONS = ['accepted', 'rejected', 'edited', 'pending'] as const;
 /** `application/vnd.llmops.review+json`: summary counts and the first items with their decisions. */
 export function renderReview(r: ReviewPayload, maxItems = 20): HTMLElement {
   const s = r.summary || ({} as ReviewPayload['summary']);
+  const extra: [string, number | undefined][] = [
+    ['kept', s.kept],
+    ['removed by curation', s.removed_by_curation],
+    ['rejected by review', s.rejected_by_review],
+    ['flagged', s.flagged]
+  ];
   const chips = el(
     'div',
     { class: 'llmops-review-summary' },
     el('span', { class: 'llmops-chip' }, `${formatNumber(s.total)} total`),
-    ...DECISIONS.map(d => el('span', { class: `llmops-chip llmops-decision-${d}` }, `${formatNumber(s[d])} ${d}`))
+    ...DECISIONS.map(d => el('span', { class: `llmops-chip llmops-decision-${d}` }, `${formatNumber(s[d])} ${d}`)),
+    ...extra
+      .filter(([, n]) => typeof n === 'number' && n > 0)
+      .map(([label, n]) => el('span', { class: 'llmops-chip llmops-muted' }, `${formatNumber(n)} ${label}`))
   );
   const items = Array.isArray(r.items) ? r.items : [];
   const shown = items.slice(0, maxItems);
@@ -291,24 +337,31 @@ export function renderReview(r: ReviewPayload, maxItems = 20): HTMLElement {
         el(
           'tr',
           { 'data-id': it.id },
-          el('td', { class: 'llmops-text' }, it.id),
+          el('td', { class: 'llmops-text' }, it.id, it.status ? el('div', { class: 'llmops-muted' }, it.status) : null),
           el(
             'td',
             { class: `llmops-text llmops-decision-${it.decision || 'pending'}` },
             it.decision || 'pending'
           ),
-          el('td', { class: 'llmops-longtext' }, it.text ?? '')
+          el('td', { class: 'llmops-longtext' }, (it.edited_text || it.text || '') + (it.truncated ? ' …' : ''))
         )
       )
     )
   );
   return root(
     'review',
-    title(`review · ${r.dataset}${r.committed ? ` → committed as ${r.committed}` : ''}`),
+    title(r.heading || `review · ${r.dataset}${r.committed ? ` → committed as ${r.committed}` : ''}`),
     r.status ? muted(r.status) : null,
     chips,
     shown.length ? table : muted('(no items)'),
-    items.length > shown.length ? muted(`first ${shown.length} of ${formatNumber(items.length)} items`) : null
+    items.length > shown.length ? muted(`first ${shown.length} of ${formatNumber(items.length)} items`) : null,
+    typeof r.pages === 'number' && typeof r.page === 'number'
+      ? muted(
+          `page ${r.page + 1} of ${r.pages}` +
+            (typeof r.matching === 'number' ? ` · ${formatNumber(r.matching)} records` : '') +
+            (r.filter ? ` · filter ${r.filter}` : '')
+        )
+      : null
   );
 }
 

@@ -134,6 +134,48 @@ describe('the MIME views', () => {
     expect(v.querySelector('td.llmops-decision-rejected')!.textContent).toBe('rejected');
     expect(v.querySelector('.llmops-chip.llmops-decision-pending')!.textContent).toBe('24 pending');
   });
+  it("review: the widget's heading, item status, edited text and page line", () => {
+    const v = renderReview({
+      dataset: 'pydoc@v2',
+      committed: 'pydoc@v3',
+      heading: 'Committed: pydoc@v3 (from pydoc@v2)',
+      status: 'committed',
+      summary: { total: 3, accepted: 1, rejected: 0, edited: 1, pending: 1, removed_by_curation: 2, rejected_by_review: 0 },
+      items: [{ id: 'a', text: 'old', edited_text: 'new\n  text', decision: 'edited', status: 'kept', truncated: true }],
+      page: 0,
+      pages: 4,
+      matching: 79,
+      filter: 'all'
+    });
+    expect(v.querySelector('.llmops-title')!.textContent).toBe('Committed: pydoc@v3 (from pydoc@v2)');
+    expect(v.querySelector('td.llmops-longtext')!.textContent).toBe('new\n  text …');
+    expect(v.textContent).toContain('2 removed by curation');
+    expect(v.textContent).not.toContain('rejected by review');
+    expect(v.textContent).toContain('page 1 of 4 · 79 records · filter all');
+  });
+  it("search: the explore widget's error replaces its hits", () => {
+    const v = renderSearch({ version: 1, index: 'i', query: 'q', where: 'topic ==', k: 5, error: 'bad filter', hits: [] });
+    expect(v.querySelector('.llmops-error')!.textContent).toBe('bad filter');
+    expect(v.querySelector('.llmops-hits, .llmops-nohits')).toBeNull();
+  });
+  it("comparison: the widget's example on screen, answers with their line breaks", () => {
+    const v = renderComparison({
+      primary_metric: 'f1',
+      metrics: ['f1'],
+      leaderboard: [{ variant: 'a', f1: { mean: 0.5 } }] as never,
+      view: {
+        position: 2,
+        count: 40,
+        order: 'disagreement',
+        example: { example: 'ex-3', question: 'why?', reference: 'because', answers: [{ variant: 'a', output: XSS, score: 0.5 }, { variant: 'b', output: '' }] }
+      }
+    });
+    const ex = v.querySelector('.llmops-example')!;
+    expect(ex.querySelector('.llmops-title')!.textContent).toBe('example 3 of 40 (disagreement): ex-3');
+    expect(ex.querySelector('.llmops-answer[data-variant="a"] .llmops-longtext')!.textContent).toBe(XSS);
+    expect(ex.querySelector('.llmops-answer[data-variant="b"]')!.textContent).toContain('(empty answer)');
+    expect(ex.querySelector('img')).toBeNull();
+  });
   it('a broken payload is one error line, not an exception', () => {
     const v = staticView(MIME.table, null);
     expect(v.classList.contains('llmops-error')).toBe(true);

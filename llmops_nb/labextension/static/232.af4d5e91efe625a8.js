@@ -540,6 +540,23 @@ span.llmops-status-finished {
   margin-top: 4px;
   font-style: italic;
 }
+
+/* ---- the comparison widget's example ---- */
+.llmops-example {
+  margin-top: 8px;
+  border-top: var(--jp-border-width) solid var(--jp-border-color2);
+  padding-top: 4px;
+}
+
+.llmops-answer {
+  margin: 4px 0;
+  padding-left: 8px;
+  border-left: 2px solid var(--jp-border-color1);
+}
+
+.llmops-answer-head {
+  font-weight: 600;
+}
 `,""]),l.d(e,{},{A:s})},140(o,e,l){var r=l(601),t=l.n(r),a=l(314),n=(l.n(a))()(t());n.push([o.id,`/*
  * The HTML fallbacks Python puts in every llmops bundle carry their own \\3c style>; JupyterLab's sanitizer strips
  * it from untrusted outputs (a notebook opened from elsewhere) but keeps the class attributes. These rules give
