@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_helpers import cli, unprivileged  # noqa: E402,F401  (tests import them from cli_helpers)
+
 ROOT = Path(__file__).resolve().parents[1]
 _TMP = Path(tempfile.mkdtemp(prefix="llmops-tests-"))
 atexit.register(shutil.rmtree, _TMP, True)  # the run's Jupyter/IPython/HOME folders go with it
@@ -76,20 +79,6 @@ def ipy(shell, ws):
     return Runner(shell)
 
 
-def cli(*args, env=None, cwd=None, check=None, prefix=()):
-    """Run the real `llmops` console script; returns CompletedProcess. `prefix` goes before it (e.g. unprivileged())."""
-    import subprocess
-
-    exe = Path(sys.executable).with_name("llmops")
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    proc = subprocess.run([*prefix, str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd,
-                          timeout=600)
-    if check is not None:
-        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
-    return proc
-
-
 @pytest.fixture
 def run_cli(ws):
     def _run(*args, **kw):
@@ -117,14 +106,3 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def unprivileged() -> list:
-    """A command prefix that runs a process without root's power to ignore file permissions (so a read-only file
-    is read-only even in a container that runs as root); [] when not root."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a file read-only for this process")
-    return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]

@@ -76,7 +76,7 @@ def test_loading_into_a_read_only_workspace_is_refused_before_reading(tmp_path):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import cli, unprivileged
+    from cli_helpers import cli, unprivileged
 
     d = tmp_path / "ws"
     subprocess.run([sys.executable, "-c", "import llmops_nb as L; L.load_dataset('pydoc', name='pydoc')"],

@@ -46,7 +46,7 @@ def test_cli_unknown_run_is_usage_error(run_cli, ws):
 
 
 def test_cli_corrupt_workspace_is_one_line_exit_1(tmp_path):
-    from conftest import cli
+    from cli_helpers import cli
 
     d = tmp_path / "bad"
     d.mkdir()

@@ -97,7 +97,7 @@ def test_readonly_workspace_folder(tmp_path):
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import cli, unprivileged
+    from cli_helpers import cli, unprivileged
 
     d = tmp_path / "ro"
     d.mkdir()
@@ -303,7 +303,7 @@ def test_damaged_metrics_pages_are_one_line_naming_the_file(tmp_path):
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import cli
+    from cli_helpers import cli
 
     import llmops_nb as L
 
@@ -344,7 +344,7 @@ def test_read_only_database_is_one_line(tmp_path):
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import cli, unprivileged
+    from cli_helpers import cli, unprivileged
 
     d = tmp_path / "ws"
     subprocess.run([sys.executable, "-c", "import llmops_nb as L\nwith L.start_run('a') as r: r.log_metric('x', 1)\n"
