@@ -15,9 +15,13 @@ from .errors import InputError
 def whole_number(what: str, value: Any, *, minimum: Optional[int] = None, maximum: Optional[int] = None,
                  hint: str = "") -> int:
     """`value` as an int if it is a whole number within the bounds given: 8 and 8.0 pass, 8.5 and "8" do not."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value) \
-        and float(value) == int(value) and (minimum is None or int(value) >= minimum) \
-        and (maximum is None or int(value) <= maximum)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        ok = False
+    elif isinstance(value, numbers.Integral):  # exact: a float check rounds past 2**53 (and overflows past 1e308)
+        ok = -2 ** 63 <= int(value) < 2 ** 63  # past int64, SQLite, numpy and torch take none of them
+    else:
+        ok = math.isfinite(value) and float(value) == int(value)
+    ok = ok and (minimum is None or int(value) >= minimum) and (maximum is None or int(value) <= maximum)
     if not ok:
         if minimum is not None and maximum is not None:
             need = f"a whole number from {minimum:,} to {maximum:,}"

@@ -17,7 +17,7 @@ from jupyter_server.base.handlers import APIHandler
 from ..errors import InputError, LlmopsError, MissingDependencyError, NotFoundError, WorkspaceError
 from .api import Api, finite
 
-_INT = re.compile(r"^[+-]?\d{1,18}$")
+_INT = re.compile(r"^[+-]?[0-9]{1,18}$")  # ASCII digits only: int() also reads "\u0665" or "\uff15"
 
 
 def status_for(exc: BaseException) -> int:
