@@ -164,10 +164,10 @@ class Sweep:
             for c in cols:
                 row.setdefault(c, "")
             if best and row["run"] == best["run_id"]:
-                row["run"] = f"<b style='background:#dafbe1'>★ {esc(row['run'])}</b>"
+                row["run"] = f"<b class='llmops-best'>★ {esc(row['run'])}</b>"  # theme colours: no fixed background
             else:
                 row["run"] = esc(row["run"])
-        cap = esc(str(self).splitlines()[0])
+        cap = str(self).splitlines()[0]  # html_table escapes its caption
         return html_table(rows, cols, caption=cap, raw_html_columns=["run"])
 
 
