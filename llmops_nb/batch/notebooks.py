@@ -59,12 +59,12 @@ class NotebookRun:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        color = "#1a7f37" if self.ok else "#cf222e"
+        color = "var(--jp-success-color1,#1a7f37)" if self.ok else "var(--jp-error-color1,#cf222e)"  # theme colours
         head = (f"{STYLE}<div class='llmops-cap'>{esc(self.notebook)} · <span style='color:{color}'>{esc(self.status)}"
                 f"</span> · run {esc(self.run_id)} · {esc(fmt_duration(self.duration_s))}</div>"
                 f"<div class='llmops-muted'>output: {esc(self.output)}</div>")
         if self.error:
-            head += f"<pre style='color:#cf222e'>{esc(self.error)}</pre>"
+            head += f"<pre style='color:var(--jp-error-color1,#cf222e)'>{esc(self.error)}</pre>"
         rows = [{"name": k, "value": v} for k, v in self.records.items()]
         return head + (html_table(rows, ["name", "value"], caption="recorded") if rows else "")
 
