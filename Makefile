@@ -42,7 +42,7 @@ lint: install
 # venv's JupyterLab is pointed at it (a link, so a rebuild is live at the next page load).
 labextension: $(RUN_STAMP)
 	@bash extension/build.sh
-	@test -L $(VENV)/share/jupyter/labextensions/llmops-nb || $(BIN)/jupyter labextension develop --overwrite . >/dev/null
+	@test -L $(VENV)/share/jupyter/labextensions/llmops-nb || PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter labextension develop --overwrite . >/dev/null
 
 # the browser tests drive Debian's chromium; installs it when missing (root), otherwise says how
 chromium:
