@@ -4,6 +4,7 @@ touches SQLite or the file system itself, and no request text ever becomes a pat
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
@@ -13,11 +14,12 @@ from ..display import finite
 from ..errors import InputError, LlmopsError, NotFoundError
 from ..evals.comparison import Comparison
 from ..index.vector import indexes, load_index, search
-from ..tracking.runs import check_run_id, get_run, query_runs
+from ..tracking.runs import check_run_id, get_run, query_runs, reap_crashed_runs
 from ..workspace import DB_NAME, Workspace, check_name, workspace
 
 MAX_K = 100
 MAX_QUERY = 2000  # characters of a search query
+REAP_EVERY_S = 2.0  # how often run answers look for runs whose process is gone
 
 
 class Api:
@@ -30,6 +32,7 @@ class Api:
         self.root_dir = Path(root_dir).expanduser().resolve()
         self._lock = threading.Lock()
         self._ws: Optional[Workspace] = None
+        self._reaped_at = 0.0
 
     def workspace(self, *, required: bool = True) -> Optional[Workspace]:
         """The workspace (opened once, made the process's current one: the core's lookups by name use it), or
@@ -44,6 +47,15 @@ class Api:
                 self._ws = workspace(self.home)
             return self._ws
 
+    def _reap(self, ws: Workspace) -> Workspace:
+        """Mark runs whose process is gone as crashed (at most every REAP_EVERY_S): a workspace marks them when it
+        is opened, but this server keeps it open, so a kernel killed mid-run would otherwise stay 'running'."""
+        now = time.monotonic()
+        if now - self._reaped_at >= REAP_EVERY_S:
+            self._reaped_at = now
+            reap_crashed_runs(ws.db)
+        return ws
+
     # ---- runs ------------------------------------------------------------------------------------
     def runs(self, *, name: Optional[str], status: Optional[str], kind: Optional[str], tags: Sequence[str],
              sort: str, limit: Any, offset: Any) -> Dict[str, Any]:
@@ -53,10 +65,10 @@ class Api:
             offset = whole_number("offset", offset, minimum=0)
             return {"version": 1, "total": 0, "offset": offset, "limit": limit, "runs": []}
         return query_runs(name=name, status=status, kind=kind, tags=tags, sort=sort, limit=limit, offset=offset,
-                          ws=ws)
+                          ws=self._reap(ws))
 
     def run(self, run_id: str) -> Dict[str, Any]:
-        d = get_run(check_run_id(run_id), ws=self.workspace()).detail()
+        d = get_run(check_run_id(run_id), ws=self._reap(self.workspace())).detail()
         d["notebook"] = self._notebook_path(d["notebook"])
         return d
 

@@ -103,3 +103,35 @@ def test_reads_while_a_run_writes_all_answer(server):
     assert not failures, failures[:3]
     row = server.api("runs", params={"kind": "hostile"}).data["runs"][0]
     assert row["status"] == "finished" and row["metrics"]["m"] >= 0
+
+
+def test_a_run_whose_process_was_killed_turns_crashed_while_the_server_runs(server):
+    """The panel refreshes while runs are 'running': a kernel killed mid-run (restart, OOM, kill -9) must not stay
+    'running' forever in a server that opened the workspace before the kill."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for _ in range(3):  # the server's worker thread has its connection open (crashed runs were reaped then)
+        assert server.api("runs").status == 200
+    code = ("import time, llmops_nb as L\nrun = L.start_run('doomed', kind='doomed')\nprint(run.id, flush=True)\n"
+            "time.sleep(300)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "LLMOPS_HOME": str(server.home)})
+    try:
+        run_id = proc.stdout.readline().strip()
+        assert run_id, "the run started"
+        assert server.api(f"runs/{run_id}").data["status"] == "running"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    deadline, status = time.time() + 15, "running"
+    while time.time() < deadline and status == "running":
+        time.sleep(0.5)
+        status = server.api("runs", params={"kind": "doomed"}).data["runs"][0]["status"]
+    assert status == "crashed", status
+    detail = server.api(f"runs/{run_id}").data
+    assert detail["status"] == "crashed" and detail["ended_at"] is not None and "killed or crashed" in detail["error"]
