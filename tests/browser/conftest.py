@@ -67,10 +67,19 @@ class Lab:
         """A page of its own JupyterLab workspace, reset: pages never restore each other's open notebooks."""
         return f"{self.base}/lab/workspaces/{name}?reset&token={self.token}"
 
-    def get_json(self, path: str):
-        req = urllib.request.Request(f"{self.base}{path}", headers={"Authorization": f"token {self.token}"})
+    def api(self, path: str, method: str = "GET"):
+        """A token-authenticated request to the server; the JSON answer (None when empty)."""
+        req = urllib.request.Request(f"{self.base}{path}", method=method,
+                                     headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def stop_kernels(self, path_prefix: str = "") -> None:
+        """Shut down the kernels of notebooks whose path starts with `path_prefix` (no UI dialog to answer)."""
+        for s in self.api("/api/sessions"):
+            if s.get("path", "").startswith(path_prefix):
+                self.api(f"/api/sessions/{s['id']}", method="DELETE")
 
 
 @pytest.fixture(scope="session")
@@ -215,10 +224,28 @@ class LabPage:
             arg=theme == LIGHT, timeout=30_000)
         self.page.wait_for_timeout(300)
 
+    def wait_kernel_idle(self, timeout: int = 60_000) -> bool:
+        """Until the current notebook's kernel (if any) is idle; False when it did not get there in time."""
+        try:
+            self.page.wait_for_function(
+                "() => { const w = window.jupyterapp.shell.currentWidget; const k = w && w.sessionContext &&"
+                " w.sessionContext.session && w.sessionContext.session.kernel; return !!k && k.status === 'idle'; }",
+                timeout=timeout)
+            return True
+        except Exception:
+            return False
+
     def screenshot(self, name: str, locator=None) -> Path:
         path = ARTIFACTS / f"{name}.png"
         (locator or self.page).screenshot(path=str(path))
         return path
+
+    def screenshot_at(self, name: str, locator) -> Path:
+        """The window with `locator` scrolled to its top (an element shot of something taller than the window
+        comes out garbled)."""
+        locator.first.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+        self.page.wait_for_timeout(150)
+        return self.screenshot(name)
 
     def assert_no_xss(self, where: str) -> None:
         fired = self.page.evaluate("() => window.__llmops_xss")

@@ -41,13 +41,7 @@ def nb(request, open_page):
     expect(cells).to_have_count(len(CELL_IDS), timeout=60_000)
     expect(cells.nth(CELL_IDS.index("comparison")).locator(".jp-OutputArea-output").first).to_be_visible()
     # a kernel JupyterLab starts for it gets its chance to (not) find the widget models before anything is read
-    try:
-        lp.page.wait_for_function(
-            "() => { const w = window.jupyterapp.shell.currentWidget; const k = w && w.sessionContext &&"
-            " w.sessionContext.session && w.sessionContext.session.kernel; return !k || k.status === 'idle'; }",
-            timeout=30_000)
-    except Exception:
-        pass
+    lp.wait_kernel_idle(30_000)
     lp.page.wait_for_timeout(1500)
     yield Notebook(lp, request.param)
     lp.close()
@@ -78,6 +72,7 @@ def test_review_snapshot_shows_dataset_and_counts(nb):
     assert "26" in text, f"no record count (26) in: {text[:400]!r}"
     assert not re.fullmatch(r"\s*ReviewWidget\(.*\)\s*", text), "only a bare repr"
     expect(out).to_contain_text("Assert statements are a convenient way")  # a record's text
+    expect(out).to_contain_text("saved view")  # labelled as the saved view (contract), no live widget behind it
 
 
 def test_explore_snapshot_shows_the_query_and_its_hits(nb):
@@ -87,6 +82,7 @@ def test_explore_snapshot_shows_the_query_and_its_hits(nb):
     assert mw.QUERY in text, f"the explore snapshot does not show its query: {text[:400]!r}"
     assert "Exception handling: a try statement" in text, f"the explore snapshot shows no hits: {text[:400]!r}"
     assert out.locator('img[src="x"]').count() == 0
+    expect(out).to_contain_text("saved view")
 
 
 def test_curation_result_shows(nb):
@@ -154,8 +150,5 @@ def test_outputs_read_in_both_themes_screenshots(nb, theme):
         if ratio < 4.5:
             problems.append(f"{cid}: {detail}")
     for cid in ("search", "comparison", "review", "explore", "curation", "html_fallback"):
-        # the page with the cell at its top: an element shot of a cell taller than the window comes out garbled
-        nb.cell(cid).evaluate("(e) => e.scrollIntoView({block: 'start'})")
-        nb.page.wait_for_timeout(150)
-        nb.lp.screenshot(f"notebook-{nb.tag}-{cid}-{theme}")
+        nb.lp.screenshot_at(f"notebook-{nb.tag}-{cid}-{theme}", nb.cell(cid))
     assert not problems, f"{nb.path} in the {theme} theme: " + "; ".join(problems)

@@ -21,6 +21,7 @@ PANEL = "#llmops-panel"
 @pytest.fixture(scope="module")
 def lp(open_page):
     page = open_page("panel")
+    page.set_theme(LIGHT)  # the theme is a user setting: another module's page may have left it dark
     yield page
     page.close()
 
@@ -35,30 +36,34 @@ def panel(lp):
     return loc
 
 
-def show_run(lp, name: str):
-    """The runs tab, then a click on a run's name; returns the run's detail."""
+def show_tab(lp, tab: str, body: str):
+    """Click a tab; the tab may redraw the detail it showed last: go back to its list (`body`) then."""
     p = panel(lp)
-    p.locator("#llmops-tab-runs").click()
+    p.locator(f"#llmops-tab-{tab}").click()
+    listing, back = p.locator(body), p.locator(".llmops-back", has_text=tab)
+    expect(listing.or_(back).first).to_be_visible()
+    if back.is_visible():
+        back.click()
+    expect(listing).to_be_visible()
+    return p
+
+
+def show_runs(lp):
+    return show_tab(lp, "runs", ".llmops-runs-table")
+
+
+def show_run(lp, name: str):
+    """The runs table, then a click on a run's name; returns the run's detail."""
+    p = show_runs(lp)
     p.locator(".llmops-run-name").get_by_text(name, exact=True).first.click()
     detail = p.locator(".llmops-run-detail")
     expect(detail).to_be_visible()
     return detail
 
 
-def show_runs(lp):
-    p = panel(lp)
-    p.locator("#llmops-tab-runs").click()
-    p.locator(".llmops-runs-table, .llmops-back").first.wait_for()
-    if p.locator(".llmops-back").is_visible():  # a run's detail is showing
-        p.locator(".llmops-back").click()
-    expect(p.locator(".llmops-runs-table")).to_be_visible()
-    return p
-
-
 def search(lp, query: str, index: str = mw.INDEX):
     """The indexes tab, `index` selected, `query` searched; returns the results element."""
-    p = panel(lp)
-    p.locator("#llmops-tab-indexes").click()
+    p = show_tab(lp, "indexes", ".llmops-indexes-table")
     p.locator(f"tr.llmops-index-row[data-index='{index}']").click()
     box = p.locator("input.llmops-search-q")
     box.fill(query)
@@ -120,6 +125,45 @@ def test_search_box_returns_hits_and_shows_a_records_markup_as_text(lp):
     results = search(lp, mw.QUERY)
     expect(results).to_contain_text(mw.XSS)
     lp.assert_no_xss("panel search hits")
+
+
+def test_data_steps_are_runs_too(lp):
+    """load, curate and index build recorded runs (issue item 6), so the panel shows the whole history."""
+    p = show_runs(lp)
+    kinds = p.locator(".llmops-runs-table tr.llmops-run-row td:nth-child(2)").all_inner_texts()
+    for kind in ("load", "curate", "index", "compare"):
+        assert kind in kinds, f"no run of kind {kind!r} in the panel's runs table (kinds shown: {sorted(set(kinds))})"
+
+
+def test_a_comparison_run_shows_its_leaderboard(lp):
+    p = show_runs(lp)
+    p.locator(f"tr.llmops-run-row[data-run-id='{lp.lab.info['comparison']}']").click()
+    board = p.locator(".llmops-run-detail .llmops-run-comparison")
+    for v in mw.VARIANTS:
+        expect(board).to_contain_text(v, timeout=30_000)
+    lp.screenshot_at("panel-comparison-light", board)
+
+
+def test_datasets_tab_shows_versions_and_lineage(lp):
+    p = show_tab(lp, "datasets", ".llmops-datasets-table")
+    p.locator("tr.llmops-dataset-row[data-dataset='docs-clean']").click()
+    detail = p.locator(".llmops-dataset-detail[data-dataset='docs-clean']")
+    expect(detail).to_contain_text("docs@v1 → docs-clean@v1")
+    for step in ("normalize", "exact_dedup", "near_dedup", "quality", "pii"):
+        expect(detail.locator(f".llmops-step[data-step='{step}']")).to_be_visible()
+    expect(detail).to_contain_text("26")  # records in
+    lp.screenshot("panel-dataset-lineage-light")
+
+
+def test_launcher_item_opens_a_notebook_that_loads_the_magics(lp):
+    page = lp.page
+    lp.execute("launcher:create")
+    card = page.locator(".jp-LauncherCard:visible", has_text="LLMOps notebook").first
+    expect(card).to_be_visible()
+    card.click()
+    first = page.locator(".jp-NotebookPanel:visible .jp-Cell").first
+    expect(first.locator(".jp-InputArea-editor")).to_contain_text("%load_ext llmops_nb", timeout=30_000)
+    lp.lab.stop_kernels("Untitled")  # its kernel is not needed (2 cores); closing the tab could ask to save
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
