@@ -10,7 +10,7 @@ import re
 
 import make_workspace as mw
 import pytest
-from pagecheck import DARK, LIGHT
+from pagecheck import DARK, LIGHT, contrast_of
 from playwright.sync_api import expect
 
 # a hung page fails its test, not the whole run (the session fixture's build counts in the first test)
@@ -167,13 +167,25 @@ def test_launcher_item_opens_a_notebook_that_loads_the_magics(lp):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_panel_screenshots(lp, theme):
+def test_panel_screenshots_and_contrast(lp, theme):
     lp.set_theme(LIGHT if theme == "light" else DARK)
-    show_runs(lp)
+    problems = []
+
+    def readable(what, locator):
+        ratio, detail = contrast_of(locator)
+        if ratio < 4.5:
+            problems.append(f"{what}: {detail}")
+
+    p = show_runs(lp)
+    readable("a run's name", p.locator(".llmops-run-name").first)
+    readable("a runs table header", p.locator(".llmops-runs-table th button").first)
     lp.screenshot(f"panel-runs-{theme}")
-    show_run(lp, "train-alpha")
+    detail = show_run(lp, "train-alpha")
+    readable("a metric value", detail.locator("td.llmops-num").first)
     lp.page.wait_for_timeout(300)  # the metrics chart draws after the detail's data
     lp.screenshot(f"panel-run-detail-{theme}")
-    search(lp, mw.QUERY)
+    results = search(lp, mw.QUERY)
+    readable("a search hit's text", results.locator(".llmops-hit-text").first)
     lp.screenshot(f"panel-search-{theme}")
     lp.assert_no_xss(f"panel in the {theme} theme")
+    assert not problems, f"the panel in the {theme} theme: " + "; ".join(problems)
