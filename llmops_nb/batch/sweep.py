@@ -88,8 +88,13 @@ class Sweep:
         ok = [r for r in self.results if r["status"] == "finished" and _num(r["records"].get(metric)) is not None]
         if not ok:
             return None
-        key = (lambda r: _num(r["records"][metric]))
-        return max(ok, key=key) if self.mode == "max" else min(ok, key=key)
+        top = self._top(ok, metric)
+        return top[0] if len(top) == 1 else None  # a tie names no best run (note says which tie)
+
+    def _top(self, ok: List[dict], metric: str) -> List[dict]:
+        values = [_num(r["records"][metric]) for r in ok]
+        edge = max(values) if self.mode == "max" else min(values)
+        return [r for r, v in zip(ok, values) if v == edge]
 
     def _default_metric(self) -> Optional[str]:
         for r in self.results:
@@ -108,12 +113,17 @@ class Sweep:
         if self.metric and not any(self.metric in r["records"] for r in self.results):
             seen = sorted({k for r in self.results for k in r["records"]})
             return f"no run recorded '{self.metric}'; recorded: {', '.join(seen) or 'nothing'}"
+        metric = self.metric or self._default_metric()
+        ok = [r for r in self.results if r["status"] == "finished" and _num(r["records"].get(metric)) is not None]
+        top = self._top(ok, metric) if ok else []
+        if len(top) > 1:
+            return f"{len(top)} runs tie on {metric} ({', '.join(r['run_id'] for r in top)}); no best run"
         return ""
 
     @property
     def failed_work(self) -> bool:
         """A failing point fails its run, not the sweep; a metric no run recorded fails the sweep's purpose."""
-        return bool(self.note)
+        return bool(self.metric) and not any(self.metric in r["records"] for r in self.results)
 
     def _rows(self) -> List[dict]:
         rows = []

@@ -178,3 +178,10 @@ def test_recorded_names_are_complete_only_when_every_record_is_a_literal_call(tm
     assert recorded_names(helper) == (set(), False), "no mention at all: a helper module may record"
     fstring = make_nb(tmp_path / "d.ipynb", "x = 1", "import llmops_nb as L\nL.record(f'acc/{x}', x)")
     assert recorded_names(fstring)[1] is False
+
+
+def test_a_tie_names_no_best_run_and_is_not_a_failure(ws, tmp_path):
+    nbp = make_nb(tmp_path / "flat.ipynb", "lr = 0.1", "import llmops_nb\nllmops_nb.record('score', 1.0)")
+    sw = L.sweep(nbp, {"lr": [0.1, 0.2]}, workers=1, metric="score")
+    assert sw.best is None and not sw.failed_work and sw.to_dict()["best_run"] is None
+    assert "2 runs tie on score" in str(sw) and "no best run" in str(sw) and "★" not in sw._repr_html_()
