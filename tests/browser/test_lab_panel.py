@@ -67,6 +67,7 @@ def search(lp, query: str, index: str = mw.INDEX):
     p.locator(f"tr.llmops-index-row[data-index='{index}']").click()
     box = p.locator("input.llmops-search-q")
     box.fill(query)
+    p.locator(".llmops-search-where").fill("")
     p.locator(".llmops-search-submit").click()
     results = p.locator(".llmops-search-results")
     # the first query in a fresh server loads MiniLM: give it time
@@ -125,6 +126,20 @@ def test_search_box_returns_hits_and_shows_a_records_markup_as_text(lp):
     results = search(lp, mw.QUERY)
     expect(results).to_contain_text(mw.XSS)
     lp.assert_no_xss("panel search hits")
+
+
+def test_search_filter_narrows_hits_and_a_bad_one_is_an_error_without_stale_hits(lp):
+    results = search(lp, mw.QUERY)
+    p = panel(lp)
+    where = p.locator(".llmops-search-where")
+    where.fill("topic == 'xss'")
+    p.locator(".llmops-search-submit").click()
+    expect(results.locator(".llmops-hit")).to_have_count(1, timeout=30_000)
+    expect(results.locator(".llmops-hit[data-id='rec-xss']")).to_be_visible()
+    where.fill("topic ==")
+    p.locator(".llmops-search-submit").click()
+    expect(results.locator(".llmops-error")).to_be_visible(timeout=30_000)
+    expect(results.locator(".llmops-hit")).to_have_count(0)
 
 
 def test_data_steps_are_runs_too(lp):

@@ -2,6 +2,8 @@
 their text reads in the light and dark themes (contrast from the computed colours, WCAG AA: 4.5)."""
 from __future__ import annotations
 
+import re
+
 import make_workspace as mw
 import pytest
 from pagecheck import DARK, LIGHT, contrast_of
@@ -71,3 +73,61 @@ def test_widget_text_reads_in_both_themes(live, theme):
     for cid in TEXTS:
         lp.screenshot_at(f"live-{cid}-{theme}", cells.nth(CELLS.index(cid)))
     assert not problems, f"live widgets in the {theme} theme: " + "; ".join(problems)
+
+
+def live_view(cells, cid: str):
+    return cells.nth(CELLS.index(cid)).locator(".jp-OutputArea").locator(LIVE).first
+
+
+def test_review_button_selects_its_record_so_keys_act_on_it(live):
+    """Issue 12: clicking a record's button did not select it, so the next a/r key acted on another record."""
+    lp, cells = live
+    view = live_view(cells, "review")
+    item = view.locator(".lr-item[data-llmops-id='rec-03']")
+    item.locator(".lr-accept").click()
+    expect(item).to_have_attribute("data-llmops-decision", "accept", timeout=15_000)
+    expect(item).to_have_class(re.compile(r"\blr-selected\b"))
+    lp.page.keyboard.press("r")
+    expect(item).to_have_attribute("data-llmops-decision", "reject", timeout=15_000)
+    first = view.locator(".lr-item[data-llmops-id='rec-code']")
+    expect(first).to_have_attribute("data-llmops-decision", "")  # the record selected at first: untouched
+
+
+def test_review_commit_says_what_it_wrote(live):
+    """Issue 12: after Commit the widget still said "Review pydoc@v2"."""
+    lp, cells = live
+    view = live_view(cells, "review")
+    view.locator(".lr-commit").click()
+    expect(view.locator(".lr-title")).to_contain_text(re.compile(r"Committed docs@v\d+"), timeout=30_000)
+    expect(view.locator(".lr-title")).not_to_have_text("Review docs@v1")
+
+
+def test_explore_bad_filter_clears_hits_and_show_record_opens_under_its_hit(live):
+    """Issue 12: a bad filter left stale results under the error; "show record" opened below all results."""
+    lp, cells = live
+    view = live_view(cells, "explore")
+    where = view.locator(".lx-where")
+    where.fill("topic ==")
+    where.press("Enter")  # the filter is sent on Enter or when the box loses the focus, not on every key
+    expect(view.locator(".lx-error")).to_be_visible(timeout=30_000)
+    expect(view.locator(".lx-error")).not_to_be_empty()
+    expect(view.locator(".lx-hit")).to_have_count(0)
+    where.fill("topic == 'xss'")
+    where.press("Enter")
+    hit = view.locator(".lx-hit[data-llmops-id='rec-xss']")
+    expect(hit).to_be_visible(timeout=30_000)
+    expect(view.locator(".lx-hit")).to_have_count(1)
+    expect(view.locator(".lx-error")).to_be_hidden()
+    where.fill("")
+    where.press("Enter")
+    expect(view.locator(".lx-hit")).to_have_count(5, timeout=30_000)
+    second = view.locator(".lx-hit").nth(1)
+    second.locator("a.lx-show").click()
+    record = view.locator(".lx-record")
+    expect(record).to_be_visible(timeout=30_000)
+    hit_box, rec_box, third_box = (second.bounding_box(), record.bounding_box(),
+                                   view.locator(".lx-hit").nth(2).bounding_box())
+    assert hit_box["y"] < rec_box["y"] < third_box["y"], \
+        f"the record opened at y={rec_box['y']:.0f}, not between its hit (y={hit_box['y']:.0f}) and the next " \
+        f"(y={third_box['y']:.0f})"
+    lp.assert_no_xss("explore widget")
