@@ -51,7 +51,18 @@ def test_comparison_leaderboard_shows(nb):
     out = nb.outputs("comparison")
     for v in mw.VARIANTS:
         expect(out).to_contain_text(v)
-    expect(out.locator("table").first).to_be_visible()
+    table = out.locator("table").first
+    expect(table).to_be_visible()
+    # a leaderboard wider than the output must scroll, not lose its last columns
+    fit = table.evaluate(
+        "(t) => { const out = t.closest('.jp-OutputArea-output'); let scroller = null;"
+        " for (let n = t.parentElement; n && n !== out.parentElement; n = n.parentElement) {"
+        "   const s = getComputedStyle(n).overflowX;"
+        "   if ((s === 'auto' || s === 'scroll') && n.scrollWidth > n.clientWidth + 1) { scroller = n.className; break; } }"
+        " return {table: t.getBoundingClientRect().right, out: out.getBoundingClientRect().right, scroller}; }")
+    assert fit["table"] <= fit["out"] + 1 or fit["scroller"] is not None, \
+        f"{nb.path}: the leaderboard is cut off at the right (table ends at {fit['table']:.0f}px, its output at " \
+        f"{fit['out']:.0f}px, nothing scrolls)"
 
 
 def test_search_hits_show_and_a_records_markup_is_text(nb):
