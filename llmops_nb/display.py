@@ -54,7 +54,7 @@ STYLE = (
     + _rule(" .llmops-json", "font-family:var(--jp-code-font-family,monospace);font-size:11px")
     + ".llmops-cap{font-weight:600;margin:4px 0}"
     ".llmops-muted{color:var(--jp-ui-font-color2,#777)}"
-    ".llmops-warn{color:var(--jp-warn-color0,#b35900);margin:2px 0}"
+    ".llmops-warn{color:var(--jp-ui-font-color1,inherit);border-left:3px solid var(--jp-warn-color1,#f57c00);padding:1px 6px;margin:2px 0}"
     ".llmops-hint{color:var(--jp-ui-font-color2,#777);font-family:var(--jp-code-font-family,monospace);"
     "font-size:11px;margin:2px 0}"
     "mark.llmops-hl{background:var(--jp-search-selected-match-background-color,#f5c800);"
