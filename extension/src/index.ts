@@ -8,8 +8,10 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { PartialJSONObject } from '@lumino/coreutils';
 import { Signal } from '@lumino/signaling';
-import { makeFetcher } from './api';
+import { Fetcher, makeFetcher } from './api';
+import { NotebookIO, openRunNotebook, outcomeMessage } from './opennotebook';
 import { LLMOpsPanel, PANEL_ID } from './panel';
 import { MIME_TYPES, RANK, rendererFactory } from './mime';
 import { WIDGET_VIEW_MIME } from './liveview';
@@ -36,6 +38,34 @@ const LAUNCHER_ICON_URL =
       '<rect x="17" y="3" width="4" height="18" rx="1"/></g></svg>'
   );
 
+/** "Open notebook"'s JupyterLab side: the contents API, the REST route runs/<id>/notebook, docmanager:open. */
+function notebookIO(app: JupyterFrontEnd, fetcher: Fetcher): NotebookIO {
+  const contents = app.serviceManager.contents;
+  const exists = async (path: string) => {
+    try {
+      await contents.get(path, { content: false });
+      return true;
+    } catch {
+      return false; // 404, or a path the server refuses to serve (a hidden folder)
+    }
+  };
+  return {
+    servable: exists,
+    fetchNotebook: runId => fetcher(['runs', runId, 'notebook']),
+    ensureDir: async dir => {
+      if (!(await exists(dir))) {
+        await contents.save(dir, { type: 'directory' });
+      }
+    },
+    save: async (path, notebook) => {
+      await contents.save(path, { type: 'notebook', format: 'json', content: notebook as PartialJSONObject });
+    },
+    open: async path => {
+      await app.commands.execute('docmanager:open', { path });
+    }
+  };
+}
+
 const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'llmops-nb:panel',
   description: 'The LLMOps side panel (runs, datasets, indexes), its palette command and launcher item.',
@@ -48,9 +78,10 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null
   ) => {
     const { commands, shell } = app;
+    const fetcher = makeFetcher(app.serviceManager.serverSettings);
     const panel = new LLMOpsPanel({
-      fetch: makeFetcher(app.serviceManager.serverSettings),
-      openNotebook: path => void commands.execute('docmanager:open', { path })
+      fetch: fetcher,
+      openNotebook: async run => outcomeMessage(await openRunNotebook(run, notebookIO(app, fetcher)))
     });
     panel.title.icon = llmopsIcon;
     panel.title.caption = 'LLMOps';

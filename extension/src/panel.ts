@@ -6,6 +6,7 @@ import { Widget } from '@lumino/widgets';
 import { ApiError, Fetcher } from './fetcher';
 import { clear, el } from './dom';
 import { formatCell, formatDuration, formatNumber, formatShortTime, formatTime, keyMetrics, MISSING } from './format';
+import { hasNotebook, NotebookRun } from './opennotebook';
 import { anyRunning, filterRuns, nextSort, REFRESH_MS, RunSortKey, sortRuns } from './runs';
 import {
   ComparisonPayload,
@@ -27,7 +28,8 @@ type Tab = 'runs' | 'datasets' | 'indexes';
 
 export interface PanelOptions {
   fetch: Fetcher;
-  openNotebook: (path: string) => void;
+  /** Open the run's output notebook; what it says back (e.g. that a copy was opened) shows under the button. */
+  openNotebook: (run: NotebookRun) => Promise<string | null | void> | string | null | void;
 }
 
 function errorLine(e: unknown): string {
@@ -71,7 +73,7 @@ function section(titleText: string, ...children: (Node | null)[]): HTMLElement {
 
 export class LLMOpsPanel extends Widget {
   private readonly fetch: Fetcher;
-  private readonly openNotebook: (path: string) => void;
+  private readonly openNotebook: PanelOptions['openNotebook'];
   private tab: Tab = 'runs';
   private readonly tabButtons = new Map<Tab, HTMLButtonElement>();
   private readonly body: HTMLElement;
@@ -122,6 +124,25 @@ export class LLMOpsPanel extends Widget {
     this.node.appendChild(tabs);
     this.node.appendChild(this.body);
     this.showTab('runs');
+  }
+
+  private async onOpenNotebook(run: NotebookRun, button: HTMLButtonElement, note: HTMLElement): Promise<void> {
+    button.disabled = true;
+    clear(note);
+    note.classList.remove('llmops-error');
+    note.setAttribute('role', 'status');
+    try {
+      const said = await this.openNotebook({ id: run.id, name: run.name, notebook: run.notebook, artifacts: run.artifacts });
+      if (said) {
+        note.appendChild(document.createTextNode(said));
+      }
+    } catch (e) {
+      note.classList.add('llmops-error');
+      note.setAttribute('role', 'alert');
+      note.appendChild(document.createTextNode(`could not open the notebook: ${errorLine(e)}`));
+    } finally {
+      button.disabled = false;
+    }
   }
 
   /** Switch tab (also re-reads its data). */
@@ -384,11 +405,17 @@ export class LLMOpsPanel extends Widget {
     if (d.error) {
       box.appendChild(el('div', { class: 'llmops-error llmops-longtext', role: 'alert' }, d.error));
     }
-    if (d.notebook) {
+    if (hasNotebook(d)) {
       const path = d.notebook;
-      const b = el('button', { class: 'llmops-open-notebook llmops-button', type: 'button', title: path }, `Open notebook ${path}`);
-      b.addEventListener('click', () => this.openNotebook(path));
+      const b = el(
+        'button',
+        { class: 'llmops-open-notebook llmops-button', type: 'button', title: path || 'the output notebook of this run' },
+        path ? `Open notebook ${path}` : 'Open notebook'
+      ) as HTMLButtonElement;
+      const note = el('div', { class: 'llmops-open-notebook-note llmops-muted', role: 'status' });
+      b.addEventListener('click', () => void this.onOpenNotebook(d, b, note));
       box.appendChild(b);
+      box.appendChild(note);
     }
     box.appendChild(section('Metrics', kvTable(d.metrics as Record<string, Json>, 'llmops-run-metrics', 'metric')));
     // relabel metric rows so tests can find them by name

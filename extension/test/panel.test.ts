@@ -64,7 +64,7 @@ const flush = async () => {
 };
 
 function mount(opened: string[] = [], calls: string[] = []): LLMOpsPanel {
-  const p = new LLMOpsPanel({ fetch: fakeFetch(calls), openNotebook: path => opened.push(path) });
+  const p = new LLMOpsPanel({ fetch: fakeFetch(calls), openNotebook: run => void opened.push(run.notebook || '') });
   Widget.attach(p, document.body);
   return p;
 }

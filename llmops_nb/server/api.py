@@ -3,6 +3,7 @@ then run these in a worker thread). Everything goes through the core API on the 
 touches SQLite or the file system itself, and no request text ever becomes a path."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -71,6 +72,32 @@ class Api:
         d = get_run(check_run_id(run_id), ws=self._reap(self.workspace())).detail()
         d["notebook"] = self._notebook_path(d["notebook"])
         return d
+
+    def notebook(self, run_id: str) -> Dict[str, Any]:
+        """The run's output notebook (the nbformat JSON), for a client that cannot open it through the contents API:
+        the default workspace `<root_dir>/.llmops` is a hidden folder, which jupyter_server's ContentsManager
+        refuses. The file is the one the core names (RunDetail's `notebook`, from the run's artifacts); its real
+        path, symlinks resolved, must lie inside the workspace."""
+        run = get_run(check_run_id(run_id), ws=self._reap(self.workspace()))
+        rel = run.detail()["notebook"]
+        if not rel:
+            raise NotFoundError(f"run {run.id} ({run.kind} '{run.name}') has no output notebook; runs/<id>/notebook "
+                                "answers for runs that saved one (kind 'notebook')")
+        path = (self.home / rel).resolve()
+        try:
+            path.relative_to(self.home)
+        except ValueError:
+            raise NotFoundError(f"the output notebook of run {run.id} lies outside the workspace; it is not served")
+        if not path.is_file():
+            raise NotFoundError(f"the output notebook of run {run.id} ({rel}) is missing from the workspace")
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise LlmopsError(f"the output notebook of run {run.id} ({rel}) cannot be read as a notebook: "
+                              f"{type(exc).__name__}") from None
+        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list) or "nbformat" not in nb:
+            raise LlmopsError(f"the output notebook of run {run.id} ({rel}) is not an nbformat notebook")
+        return nb
 
     def _notebook_path(self, rel: Optional[str]) -> Optional[str]:
         """A workspace-relative path as a path relative to the server's root_dir, or None outside it."""

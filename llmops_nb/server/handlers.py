@@ -101,6 +101,13 @@ class RunHandler(LlmopsHandler):
         await self.answer(self.api.run, run_id)
 
 
+class RunNotebookHandler(LlmopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        await self.answer(self.api.notebook, run_id)
+
+
 class DatasetsHandler(LlmopsHandler):
     @tornado.web.authenticated
     @authorized
@@ -151,13 +158,14 @@ class UnknownRouteHandler(LlmopsHandler):
 ROUTES = [
     (r"runs", RunsHandler),
     (r"runs/([^/]+)", RunHandler),
+    (r"runs/([^/]+)/notebook", RunNotebookHandler),
     (r"datasets", DatasetsHandler),
     (r"datasets/([^/]+)", DatasetHandler),
     (r"indexes", IndexesHandler),
     (r"indexes/([^/]+)/search", SearchHandler),
     (r"comparisons/([^/]+)", ComparisonHandler),
 ]
-ROUTE_NAMES = ["runs", "runs/<id>", "datasets", "datasets/<name>", "indexes", "indexes/<name>/search",
-               "comparisons/<run_id>"]
+ROUTE_NAMES = ["runs", "runs/<id>", "runs/<id>/notebook", "datasets", "datasets/<name>", "indexes",
+               "indexes/<name>/search", "comparisons/<run_id>"]
 
 __all__ = ["ROUTES", "ROUTE_NAMES", "LlmopsHandler", "UnknownRouteHandler", "one_line", "status_for"]

@@ -111,6 +111,15 @@
   white-space: nowrap;
 }
 
+.llmops-open-notebook-note {
+  margin: 0 0 6px;
+  overflow-wrap: anywhere;
+}
+
+.llmops-open-notebook-note:empty {
+  display: none;
+}
+
 .llmops-muted {
   color: var(--jp-ui-font-color2);
   font-size: var(--jp-ui-font-size0, 11px);
