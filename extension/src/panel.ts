@@ -556,7 +556,7 @@ export class LLMOpsPanel extends Widget {
     }
     clear(box);
     box.appendChild(el('div', { class: 'llmops-title' }, d.name));
-    box.appendChild(el('div', { class: 'llmops-muted' }, `current: ${d.current || MISSING} · ${d.versions.length} versions (newest first)`));
+    box.appendChild(el('div', { class: 'llmops-muted' }, `current: ${d.current || MISSING} · ${d.versions.length} version${d.versions.length === 1 ? '' : 's'} (newest first)`));
     const versions = (d.versions || []).slice().reverse();
     box.appendChild(
       el(

@@ -290,7 +290,7 @@ export function renderCuration(c: CurationPayload): HTMLElement {
     'curation',
     title(`curation · ${c.source} → ${c.result}`),
     el('div', { class: 'llmops-funnel', role: 'group', 'aria-label': 'records kept after each step' }, ...rows),
-    removed ? muted(`${formatNumber(removed)} removed examples kept in the result (.removed)`) : null
+    removed ? muted('every removed record with its reason: result.removed (a DataFrame)') : null
   );
 }
 

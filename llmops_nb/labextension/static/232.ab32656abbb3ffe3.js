@@ -142,8 +142,9 @@
   overflow-wrap: anywhere;
 }
 
+/* the warning colour marks the border (and icon) only: as text colour it reads at contrast ~3.3 in both themes */
 .llmops-warning {
-  color: var(--jp-warn-color0, var(--jp-ui-font-color1));
+  color: var(--jp-ui-font-color1);
   background: var(--jp-layout-color2);
   border-left: 3px solid var(--jp-warn-color1);
   padding: 3px 6px;
