@@ -166,3 +166,13 @@ def cookie_opener(server: Server):
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert reply.status in (200, 302), (reply.status, reply.text[:300])
     return opener, xsrf
+
+
+def json_error(reply, status: int) -> str:
+    """A JSON error of one line (never a traceback or an HTML page) with this status; returns the line."""
+    assert reply.status == status, (reply.status, reply.text[:500])
+    assert reply.headers.get("Content-Type", "").startswith("application/json"), reply.headers
+    data = reply.data
+    assert set(data) == {"error"} and data["error"] and "\n" not in data["error"], data
+    assert "Traceback" not in reply.text and "<html" not in reply.text.lower()
+    return data["error"]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from server_harness import SECRET, XSS, cookie_opener
+from server_harness import SECRET, XSS, cookie_opener, json_error
 
 ROW_KEYS = {"id", "name", "kind", "status", "started_at", "ended_at", "duration_s", "params", "metrics", "tags",
             "parent_id"}
@@ -19,14 +19,6 @@ TRAVERSALS = ["..%2F..%2Fetc%2Fpasswd", "..%2F..%2Fsecret.txt", "..%2Fsecret.txt
               "..%5C..%5Csecret.txt"]
 
 
-def _is_error(reply, status):
-    """A JSON error of one line (never a traceback or an HTML page)."""
-    assert reply.status == status, (reply.status, reply.text[:500])
-    assert reply.headers.get("Content-Type", "").startswith("application/json"), reply.headers
-    data = reply.data
-    assert set(data) == {"error"} and data["error"] and "\n" not in data["error"], data
-    assert "Traceback" not in reply.text and "<html" not in reply.text.lower()
-    return data["error"]
 
 
 def _mine(runs):
@@ -86,7 +78,7 @@ def test_runs_filters_sort_and_paging(server):
     ({"tag": "=x"}, "a tag needs a name"),
 ])
 def test_bad_runs_arguments_are_one_line_400s(server, params, words):
-    assert words in _is_error(server.api("runs", params=params), 400)
+    assert words in json_error(server.api("runs", params=params), 400)
     assert server.api("runs").data["total"] >= 4, "the table is still there"
 
 
@@ -124,10 +116,10 @@ def test_a_run_in_progress_is_listed_live(server):
 
 
 def test_unknown_and_invalid_run_ids(server):
-    assert "unknown run 'abcdef012345'" in _is_error(server.api("runs/abcdef012345"), 404)
-    assert "invalid run id" in _is_error(server.api("runs/not-a-run"), 400)
-    assert "invalid run id" in _is_error(server.api("comparisons/not%20a%20run"), 400)
-    msg = _is_error(server.api(f"comparisons/{server.ids['b']}"), 404)
+    assert "unknown run 'abcdef012345'" in json_error(server.api("runs/abcdef012345"), 404)
+    assert "invalid run id" in json_error(server.api("runs/not-a-run"), 400)
+    assert "invalid run id" in json_error(server.api("comparisons/not%20a%20run"), 400)
+    msg = json_error(server.api(f"comparisons/{server.ids['b']}"), 404)
     assert f"run {server.ids['b']} (run 'train-b') holds no comparison" in msg
 
 
@@ -148,8 +140,8 @@ def test_datasets_and_their_versions_with_lineage(server):
 
 
 def test_unknown_dataset_is_404_with_did_you_mean(server):
-    assert "unknown dataset 'doc' (did you mean 'docs'?)" in _is_error(server.api("datasets/doc"), 404)
-    assert "invalid dataset name 'docs@v1'" in _is_error(server.api("datasets/docs%40v1"), 400)
+    assert "unknown dataset 'doc' (did you mean 'docs'?)" in json_error(server.api("datasets/doc"), 404)
+    assert "invalid dataset name 'docs@v1'" in json_error(server.api("datasets/docs%40v1"), 400)
 
 
 # ---- authentication, XSRF, traversal ------------------------------------------------------------------
@@ -188,7 +180,7 @@ def test_traversal_ids_and_names_are_refused_and_nothing_outside_is_read(server,
 
 
 def test_unknown_route_is_a_json_404(server):
-    msg = _is_error(server.api("nope"), 404)
+    msg = json_error(server.api("nope"), 404)
     assert "no llmops API route 'nope'" in msg and "runs/<id>" in msg
 
 
@@ -225,12 +217,12 @@ def test_indexes_and_search_with_a_filter(index_and_comparison):
     ({"q": "x" * 2001}, 400, "use at most 2,000"),
 ])
 def test_bad_search_values_are_one_line_400s(index_and_comparison, params, status, words):
-    assert words in _is_error(index_and_comparison.api("indexes/docs-ix/search", params=params), status)
+    assert words in json_error(index_and_comparison.api("indexes/docs-ix/search", params=params), status)
 
 
 @pytest.mark.slow
 def test_unknown_index_is_404_with_did_you_mean(index_and_comparison):
-    msg = _is_error(index_and_comparison.api("indexes/docs-i/search", params={"q": "x"}), 404)
+    msg = json_error(index_and_comparison.api("indexes/docs-i/search", params={"q": "x"}), 404)
     assert "unknown index 'docs-i' (did you mean 'docs-ix'?)" in msg
 
 

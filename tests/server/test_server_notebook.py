@@ -7,19 +7,12 @@ import json
 import os
 
 import pytest
-from server_harness import SECRET
+from server_harness import SECRET, json_error
 
 TRAVERSALS = ["..%2F..%2Fetc%2Fpasswd", "..%2F..%2Fsecret.txt", "..%2Fsecret.txt", "%2Fetc%2Fpasswd", "..", "%2E%2E",
               "..%5C..%5Csecret.txt", "..%2F.llmops%2Fartifacts"]
 
 
-def _error(reply, status):
-    assert reply.status == status, (reply.status, reply.text[:500])
-    assert reply.headers.get("Content-Type", "").startswith("application/json"), reply.headers
-    data = reply.data
-    assert set(data) == {"error"} and data["error"] and "\n" not in data["error"], data
-    assert "Traceback" not in reply.text and "<html" not in reply.text.lower()
-    return data["error"]
 
 
 def _notebook(cells):
@@ -84,17 +77,17 @@ def test_traversal_run_ids_are_refused(server, runs, bad):
 
 
 def test_invalid_and_unknown_run_ids(server, runs):
-    assert "invalid run id" in _error(server.api("runs/not-a-run/notebook"), 400)
-    assert "unknown run" in _error(server.api("runs/0123456789ab/notebook"), 404).lower()
+    assert "invalid run id" in json_error(server.api("runs/not-a-run/notebook"), 400)
+    assert "unknown run" in json_error(server.api("runs/0123456789ab/notebook"), 404).lower()
 
 
 def test_a_run_without_a_notebook_is_a_one_line_404(server, runs):
-    msg = _error(server.api(f"runs/{server.ids['b']}/notebook"), 404)
+    msg = json_error(server.api(f"runs/{server.ids['b']}/notebook"), 404)
     assert server.ids["b"] in msg and "has no output notebook" in msg
 
 
 def test_a_symlink_leading_out_of_the_workspace_is_refused(server, runs):
-    msg = _error(server.api(f"runs/{runs['linked']}/notebook"), 404)
+    msg = json_error(server.api(f"runs/{runs['linked']}/notebook"), 404)
     assert "outside the workspace" in msg
     reply = server.api(f"runs/{runs['linked']}/notebook")
     assert SECRET not in reply.text
