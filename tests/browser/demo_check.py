@@ -34,7 +34,8 @@ def _start_lab(repo: Path, token: str, port: int, tmp: Path) -> subprocess.Popen
                PATH=f"{repo / '.venv/bin'}:{os.environ['PATH']}")
     env.pop("LLMOPS_HOME", None)
     cmd = [str(repo / ".venv/bin/jupyter"), "lab", "--no-browser", "--allow-root", f"--port={port}",
-           f"--ServerApp.token={token}", f"--ServerApp.root_dir={repo}", "--LabApp.news_url=",
+           f"--ServerApp.token={token}", f"--ServerApp.root_dir={repo}", "--LabApp.news_url=None",
+           "--LabApp.expose_app_in_browser=True",
            f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
     log = open(tmp / "lab.log", "w")
     proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -69,7 +70,7 @@ def _check(page, base: str, token: str, out: Path) -> list:
     if not button.count():
         return problems + ["the compare run has no Open notebook button"]
     button.first.click()
-    page.locator(".jp-NotebookPanel .jp-OutputArea").first.wait_for(timeout=60_000)
+    page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=60_000)
     time.sleep(3)
     text = page.locator(".jp-NotebookPanel").last.inner_text()
     for want in ("zero-shot", "rag:", "ft:"):
