@@ -58,6 +58,9 @@ _LAZY = {
     "run_notebook": "llmops_nb.batch.notebooks",
     "reproduce": "llmops_nb.batch.notebooks",
     "sweep": "llmops_nb.batch.sweep",
+    "trace": "llmops_nb.tracking.tracer",
+    "traces": "llmops_nb.tracking.trace_query",
+    "TracesTable": "llmops_nb.tracking.trace_query",
 }
 
 

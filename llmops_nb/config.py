@@ -1,7 +1,7 @@
 """Settings: built-in defaults < `[tool.llmops]` in the nearest pyproject.toml < environment variables.
 
 Environment: LLMOPS_HOME (workspace folder), LLMOPS_CACHE (shared cache for converted models and
-embeddings), LLMOPS_QUIET (no progress bars). The magic's `%config LlmopsMagics.<name>` settings are
+embeddings), LLMOPS_QUIET (no progress bars), LLMOPS_LOG_TEXT (full/redacted/none: the log's text). The magic's `%config LlmopsMagics.<name>` settings are
 applied on top by the magic itself.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Settings:
     default_model: str = "smollm2-135m-instruct"
     default_embedder: str = "all-minilm-l6-v2"
     device: str = "auto"
+    log_text: str = "full"  # what the generation/trace log keeps of prompts and outputs: full, redacted or none
     source: Dict[str, str] = field(default_factory=dict)  # setting -> where it came from
 
 
@@ -78,6 +79,7 @@ def load_settings(start: Optional[Path] = None) -> Settings:
         "workspace": os.environ.get("LLMOPS_HOME"),
         "cache": os.environ.get("LLMOPS_CACHE"),
         "quiet": os.environ.get("LLMOPS_QUIET"),
+        "log_text": os.environ.get("LLMOPS_LOG_TEXT"),
     }
     for key, value in env.items():
         if value:
@@ -91,3 +93,13 @@ def progress_disabled() -> bool:
     if os.environ.get("LLMOPS_QUIET", "").lower() not in ("", "0", "false", "no"):
         return True
     return bool(os.environ.get("CI"))
+
+
+LOG_TEXT_MODES = ("full", "redacted", "none")
+
+
+def log_text_mode(start: Optional[Path] = None) -> str:
+    """The `log_text` setting (full, redacted or none); an unknown value counts as "redacted" (the safe reading of
+    a typo)."""
+    value = str(load_settings(start).log_text).strip().lower()
+    return value if value in LOG_TEXT_MODES else "redacted"

@@ -56,6 +56,8 @@ class LlmopsMagics(Magics):
 
     workspace = Unicode(None, allow_none=True, help="Workspace folder for this session (default ./.llmops).").tag(config=True)
     quiet = Bool(False, help="Hide progress bars.").tag(config=True)
+    log_text = Unicode(None, allow_none=True, help="What the generation/trace log keeps of prompts and outputs: "
+                       "full, redacted (PII removed before writing) or none (sets LLMOPS_LOG_TEXT).").tag(config=True)
     max_rows = Int(50, help="Rows shown in result tables.").tag(config=True)
 
     @observe("workspace")
@@ -68,6 +70,19 @@ class LlmopsMagics(Magics):
     @observe("quiet")
     def _quiet_changed(self, change):
         os.environ["LLMOPS_QUIET"] = "1" if change["new"] else "0"
+
+    @observe("log_text")
+    def _log_text_changed(self, change):
+        from .config import LOG_TEXT_MODES
+        from .errors import InputError
+
+        value = str(change["new"] or "").strip().lower()
+        if value and value not in LOG_TEXT_MODES:
+            raise InputError(f"log_text must be full, redacted or none; got '{change['new']}'")
+        if value:
+            os.environ["LLMOPS_LOG_TEXT"] = value
+        else:
+            os.environ.pop("LLMOPS_LOG_TEXT", None)
 
     @no_var_expand
     @line_cell_magic

@@ -30,6 +30,21 @@ def _runs(ns, ctx):
     return runs(ns.last, name=ns.name, status=ns.status, kind=ns.kind)
 
 
+@command("traces", "logged generations and traced calls, newest first",
+         arg("--model", metavar="M", help="only this model's calls"),
+         arg("--since", metavar="T", help="from T: epoch seconds, an ISO date/time or a span ago like 7d, 2h, 30m"),
+         arg("--until", metavar="T", help="before T (same forms as --since)"),
+         arg("--tag", action="append", metavar="K=V", help="only calls tagged K=V (repeatable: all must match)"),
+         arg("--run", metavar="ID", help="only calls logged inside this run"),
+         arg("--last", type=int, default=50, metavar="N", help="the N newest (default 50)"),
+         arg("--offset", type=int, default=0, metavar="K", help="skip the K newest first (paging)"))
+def _traces(ns, ctx):
+    from ..tracking import traces
+
+    return traces(model=ns.model, since=ns.since, until=ns.until, tags=ns.tag, run=ns.run, limit=ns.last,
+                  offset=ns.offset)
+
+
 @command("run show", "show one run: params, metrics, records, artifacts, environment",
          arg("id", help="run id or a unique prefix of it"))
 def _run_show(ns, ctx):

@@ -6,7 +6,9 @@ import json
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..config import log_text_mode
 from ..tracking.runs import active_run
+from ..tracking.trace_log import private
 from ..workspace import select_in, transaction, workspace
 from .outputs import Generation
 
@@ -21,21 +23,28 @@ def cached_responses(keys: Sequence[str]) -> Dict[str, dict]:
 
 class ResponseStore:
     """Where one `generate` call keeps what it produced: the cache (when the model has an identity) and the log,
-    every row stamped with the run that was active when the call began."""
+    every row stamped with the run that was active when the call began.
+
+    Privacy (`log_text`): the log row keeps prompt and output as the setting says (full, redacted, none); under
+    "redacted" or "none" nothing is written to the cache (it would hold the raw text), so generation runs uncached
+    there (cache hits written earlier under "full" are still served)."""
 
     def __init__(self, model: str, identity: Optional[str], params: dict):
         self.model, self.identity, self.params = model, identity, params
+        self.text_mode = log_text_mode()
         run = active_run()
         self.run_id = run.id if run is not None else None
 
     def log_row(self, g: Generation, key: Optional[str]) -> tuple:
         """One generations-table row for `g`, stamped now."""
-        return (time.time(), self.run_id, self.model, self.identity or "", g.prompt, g.text, g.tokens_in,
-                g.tokens_out, g.latency_s, int(g.cached), key, json.dumps(self.params))
+        mode = self.text_mode
+        return (time.time(), self.run_id, self.model, self.identity or "", private(g.prompt, mode),
+                private(g.text, mode), g.tokens_in, g.tokens_out, g.latency_s, int(g.cached), key,
+                json.dumps(self.params), mode)
 
     def save(self, cache_rows: List[Tuple[str, Generation]], log_rows: List[tuple]) -> None:
         """Cache and log together, in one transaction: a Ctrl-C keeps both or neither."""
-        cache_rows = cache_rows if self.identity else []
+        cache_rows = cache_rows if self.identity and self.text_mode == "full" else []
         if not cache_rows and not log_rows:
             return
         db = workspace().db
@@ -50,7 +59,7 @@ class ResponseStore:
             if log_rows:
                 db.executemany(
                     "INSERT INTO generations (ts, run_id, model, model_id, prompt, output, tokens_in, tokens_out, "
-                    "latency_s, cached, cache_key, params) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", log_rows)
+                    "latency_s, cached, cache_key, params, text_mode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", log_rows)
 
 
 def clear_cache(model: Optional[str] = None) -> int:

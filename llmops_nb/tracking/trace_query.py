@@ -1,0 +1,171 @@
+"""`traces(...)`: the generation log (the kit's own generations and the user's traced calls), newest first, one
+page at a time (paged SQL, never a full load), as a `TracesTable`."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import time
+from typing import Any, Dict, List, Optional, Union
+
+from ..checks import whole_number
+from ..display import ResultTable, esc, fmt_time, html_table, text_table
+from ..errors import InputError, not_found
+from ..workspace import workspace
+
+TimeSpec = Union[None, int, float, str, _dt.datetime, _dt.date]
+_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+COLUMNS = ["id", "ts", "source", "model", "prompt", "output", "context", "latency_s", "tokens_in", "tokens_out",
+           "error", "run_id", "tags", "text_mode"]
+
+
+def parse_time(value: TimeSpec, name: str = "since", now: Optional[float] = None) -> Optional[float]:
+    """Epoch seconds from epoch seconds, a datetime/date, "7d"/"2h"/"30m"/"45s"/"1w" (that long ago) or an ISO
+    date/time string. One-line InputError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InputError(f"{name} must be a time, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, _dt.datetime):
+        return value.timestamp()
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day).timestamp()
+    if isinstance(value, str):
+        m = _AGO.match(value)
+        if m:
+            return (time.time() if now is None else now) - float(m.group(1)) * _UNIT_S[m.group(2).lower()]
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return _dt.datetime.fromisoformat(value.strip()).timestamp()
+        except ValueError:
+            pass
+    raise InputError(f"{name} must be epoch seconds, a datetime, an ISO date or a span like '7d', '2h', '30m'; "
+                     f"got {value!r}")
+
+
+def _where(model, since, until, tags, run) -> tuple:
+    clauses, params = [], []
+    if model is not None:
+        clauses.append("model = ?")
+        params.append(str(model))
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(until)
+    for key, value in (tags or {}).items():
+        clauses.append("CAST(json_extract(tags, ?) AS TEXT) = ?")
+        params += ["$." + json.dumps(str(key)), _tag_text(value)]
+    if run is not None:
+        clauses.append("run_id = ?")
+        params.append(str(getattr(run, "id", run)))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _tag_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"  # json_extract reads JSON true/false as 1/0
+    return str(value)
+
+
+def _check_tags(tags) -> Optional[Dict[str, Any]]:
+    if tags is None:
+        return None
+    if isinstance(tags, str):
+        tags = [tags]
+    if isinstance(tags, (list, tuple)):
+        out = {}
+        for item in tags:
+            key, sep, value = str(item).partition("=")
+            if not sep or not key:
+                raise InputError(f"a tag filter is KEY=VALUE, got '{item}'")
+            out[key] = value
+        return out
+    if not isinstance(tags, dict):
+        raise InputError(f"tags must be a dict or KEY=VALUE strings, got {type(tags).__name__}")
+    return tags
+
+
+def _decode(row) -> dict:
+    r = dict(row)
+    r["context"] = json.loads(r["context"]) if r["context"] else None
+    r["tags"] = json.loads(r["tags"]) if r["tags"] else {}
+    return r
+
+
+def traces(model: Optional[str] = None, since: TimeSpec = None, until: TimeSpec = None,
+           tags: Optional[Dict[str, Any]] = None, run: Any = None, limit: int = 50, offset: int = 0) -> "TracesTable":
+    """Logged generations and traced calls, newest first: `limit` rows from `offset`. `since`/`until`: epoch
+    seconds, datetimes, ISO strings or spans like "7d" (that long ago). `tags`: {key: value} all of which a row
+    must have. `run`: a run (or its id). An unknown model says which models the log has."""
+    limit = whole_number("limit", limit, minimum=1)
+    offset = whole_number("offset", offset, minimum=0)
+    lo, hi = parse_time(since, "since"), parse_time(until, "until")
+    if lo is not None and hi is not None and lo >= hi:
+        raise InputError(f"since ({fmt_time(lo)}) must be before until ({fmt_time(hi)})")
+    db = workspace().db
+    if model is not None and db.execute("SELECT 1 FROM generations WHERE model = ? LIMIT 1",
+                                        (str(model),)).fetchone() is None:
+        seen = [r[0] for r in db.execute("SELECT DISTINCT model FROM generations LIMIT 1000")]
+        raise not_found("model", str(model), seen, hint="" if seen else "nothing is logged yet")
+    where, params = _where(model, lo, hi, _check_tags(tags), run)
+    rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM generations{where} ORDER BY ts DESC, id DESC "
+                      "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
+    return TracesTable([_decode(r) for r in rows], limit=limit, offset=offset)
+
+
+def _context_text(context: Optional[list]) -> str:
+    if not context:
+        return ""
+    return ", ".join(f"{i} ({s:.3f})" if isinstance(s, (int, float)) else str(i) for i, s in context)
+
+
+class TracesTable(ResultTable):
+    """Logged calls, newest first: prompt, retrieved ids with scores, output, timing, tokens, error, run, tags."""
+
+    columns = ["time", "source", "model", "prompt", "output", "context", "latency_s", "tokens_in", "tokens_out",
+               "error", "run_id", "tags"]
+    column_types = {"time": "time", "prompt": "longtext", "output": "longtext", "context": "text",
+                    "error": "text", "tags": "json", "run_id": "text", "source": "text", "model": "text"}
+    noun = "logged calls"
+    caption = "logged calls, newest first"
+
+    def __init__(self, rows: List[dict], *, limit: int = 50, offset: int = 0):
+        super().__init__(rows)
+        self.limit, self.offset = limit, offset
+
+    @property
+    def ids(self) -> List[int]:
+        return [r["id"] for r in self.rows]
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=COLUMNS)
+
+    def display_rows(self) -> List[dict]:
+        return [{"time": r["ts"], "source": r["source"], "model": r["model"], "prompt": r["prompt"],
+                 "output": r["output"], "context": _context_text(r["context"]), "latency_s": round(r["latency_s"], 4),
+                 "tokens_in": r["tokens_in"], "tokens_out": r["tokens_out"], "error": r["error"] or "",
+                 "run_id": r["run_id"] or "", "tags": r["tags"] or ""} for r in self.rows]
+
+    def __str__(self) -> str:
+        if not self.rows:
+            return "no logged calls"
+        shown = [{**r, "time": fmt_time(r["time"])} for r in self.display_rows()]
+        return text_table(shown, self.columns, max_width=self.max_width)
+
+    def _repr_html_(self) -> str:
+        if not self.rows:
+            return f"<div class='llmops-muted'>{esc('no logged calls')}</div>"
+        return html_table(self.display_rows(), self.columns, caption=self.caption, types=self.column_types)
+
+
+__all__ = ["TracesTable", "parse_time", "traces"]
