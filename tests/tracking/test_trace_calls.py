@@ -262,3 +262,52 @@ def test_read_only_workspace_call_still_returns_with_one_warning(ws, tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-2] == "['value-0', 'value-1', 'value-2']" and lines[-1] == "1", proc.stdout
+
+
+LOCKED_CHILD = textwrap.dedent("""
+    import warnings, llmops_nb as L
+    @L.trace(model="locked")
+    def f(prompt):
+        return "value-" + prompt
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outs = [f(str(i)) for i in range(2)]
+    print(outs)
+    print(sum(issubclass(w.category, L.errors.LlmopsWarning) for w in caught))
+""")
+
+
+def test_locked_workspace_call_still_returns_with_one_warning(ws, tmp_path):
+    import sqlite3
+
+    lock = sqlite3.connect(str(ws.db.path), isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+        proc = subprocess.run([sys.executable, "-c", LOCKED_CHILD], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=120)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2] == "['value-0', 'value-1']" and lines[-1] == "1", proc.stdout
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.21, 0.37])
+def test_a_kill_at_any_moment_leaves_a_sound_workspace(ws, tmp_path, delay):
+    env = {**os.environ, "LLMOPS_HOME": str(ws.path)}
+    proc = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        proc.stdout.readline()  # logging has begun
+        time.sleep(delay)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    from llmops_nb.workspace import reset_workspace, workspace
+
+    reset_workspace()
+    db = workspace(str(ws.path)).db
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM generations WHERE model='child'").fetchone()[0] >= 1
