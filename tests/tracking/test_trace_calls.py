@@ -311,3 +311,17 @@ def test_a_kill_at_any_moment_leaves_a_sound_workspace(ws, tmp_path, delay):
     db = workspace(str(ws.path)).db
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT COUNT(*) FROM generations WHERE model='child'").fetchone()[0] >= 1
+
+
+def test_calls_from_many_threads_are_all_logged_without_warnings(ws, recwarn):
+    from concurrent.futures import ThreadPoolExecutor
+
+    @L.trace(model="threaded")
+    def f(prompt):
+        return prompt[::-1]
+
+    with ThreadPoolExecutor(8) as pool:
+        outs = list(pool.map(f, [f"q{i}" for i in range(160)]))
+    assert outs == [f"q{i}"[::-1] for i in range(160)]
+    assert len(L.traces(model="threaded", limit=1000)) == 160
+    assert not [w for w in recwarn if issubclass(w.category, L.errors.LlmopsWarning)]
