@@ -1,6 +1,7 @@
 """Tracing the user's own calls: decorator (sync, async, generators), context manager, errors, non-strings, runs,
 and reading the log back with traces() / `llmops traces` / `%llmops traces`. Real SQLite, real subprocesses."""
 import asyncio
+import concurrent.futures
 import json
 import os
 import signal
@@ -60,7 +61,10 @@ def test_async_function_and_async_generator(ws):
         chunks = [c async for c in stream("go")]
         return out, chunks
 
-    assert asyncio.run(main()) == ("hi!", ["one ", "two"])
+    # a thread of its own: in a full run the browser tests' session-scoped Playwright (sync API) keeps an event loop
+    # running in this thread, and asyncio.run refuses to start inside one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, main()).result() == ("hi!", ["one ", "two"])
     rows = {r["model"]: r for r in _all()}
     assert rows["a"]["output"] == "hi!" and rows["stream"]["output"] == "one two"
 
