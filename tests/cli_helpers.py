@@ -32,5 +32,15 @@ def unprivileged() -> list:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root without setpriv: cannot make a file read-only for this process")
+        pytest.fail("running as root without setpriv (util-linux): install it (apt-get install util-linux) so the "
+                    "read-only checks can drop root's power to ignore file permissions")
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+
+
+def require_node() -> str:
+    """node runs the widgets' real front-end files; `make test` needs it anyway (the extension's tests), so a
+    missing node fails with how to get it instead of skipping the front-end checks."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not installed; install Node 20 (apt-get install nodejs) to run the front-end tests")
+    return node

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_helpers import cli, unprivileged  # noqa: E402,F401  (tests import them from cli_helpers)
+from cli_helpers import cli, require_node, unprivileged  # noqa: E402,F401  (tests import them from cli_helpers)
 
 ROOT = Path(__file__).resolve().parents[1]
 _TMP = Path(tempfile.mkdtemp(prefix="llmops-tests-"))
@@ -106,3 +106,9 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def node() -> str:
+    """The node binary for front-end checks; a missing node fails (with how to get it), never skips."""
+    return require_node()

@@ -1,7 +1,6 @@
 """Review: decisions persist as they are made (a new widget after a 'restart' sees them), commit applies them,
 duplicate pairs come with a word diff, and the front-end's keyboard flow produces the decisions Python stores."""
 import json
-import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -158,7 +157,7 @@ HARNESS = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.usefixtures("node")
 def test_keyboard_flow_in_the_front_end_reaches_the_workspace(curated, tmp_path):
     w = review(curated.dataset)
     w.filter = "removed"

@@ -1,7 +1,6 @@
 """The comparison widget: an anywidget whose bundle carries `Comparison.to_dict()` beside the live view, whose
 answers keep their newlines and indentation (escaped), and whose example follows the front-end's position."""
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -82,7 +81,7 @@ console.log(JSON.stringify(out));
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.usefixtures("node")
 def test_front_end_renders_answers_as_preformatted_text(ws, tmp_path):
     w = ComparisonWidget(comparison())
     state = {k: getattr(w, k) for k in ("variants", "metric", "count", "position", "order", "orders", "current")}

@@ -1,7 +1,6 @@
 """The explore widget: busy while a search runs, a bad filter clears the stale results and says one line, its
 mime bundle carries the search snapshot (escaped), and the front-end opens a record right under its hit."""
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -101,7 +100,7 @@ console.log(JSON.stringify(out));
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.usefixtures("node")
 def test_front_end_shows_busy_and_opens_the_record_under_its_hit(zoo, tmp_path):
     w = explore("zoo", "a bird of prey", k=3)
     state = {k: getattr(w, k) for k in ("index_name", "query", "k", "where", "columns", "results", "terms", "note",

@@ -2,7 +2,6 @@
 commit, the heading after Commit, hand-rejected records counted as rejected, the commit tracked as a run, and
 the front-end's click-selects-record behaviour (its real review.js under node with a minimal DOM)."""
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -145,7 +144,7 @@ console.log(JSON.stringify({ ids, selectedAfterClick, selectedAfterUpdate, focus
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.usefixtures("node")
 def test_clicking_a_records_button_selects_that_record(notes, tmp_path):
     w = review(notes, page_size=4)
     state = {k: getattr(w, k) for k in ("dataset_ref", "filter", "query", "page", "page_size", "total", "items",
