@@ -32,13 +32,13 @@ def svg_style(standalone: bool) -> str:
     return f"<style>{css}</style>"
 
 
-def _svg_open(width: int, height: int, label: str, standalone: bool) -> str:
+def svg_open(width: int, height: int, label: str, standalone: bool) -> str:
     ns = " xmlns='http://www.w3.org/2000/svg'"
     return (f"<svg class='llmops-chart'{ns} width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
             f"font-family='sans-serif' font-size='12' role='img' aria-label='{esc(label)}'>{svg_style(standalone)}")
 
 
-class _Bundle:
+class ChartBundle:
     """The mime bundle every chart shares: Vega-Lite, the SVG fallback, a line of text."""
 
     def vegalite(self) -> dict:  # pragma: no cover - each chart defines it
@@ -56,7 +56,7 @@ class _Bundle:
 
 
 @dataclass
-class Chart(_Bundle):
+class Chart(ChartBundle):
     """A metric by variant: means as bars with 95% CI whiskers; the baseline's bar is lighter."""
 
     metric: str
@@ -101,7 +101,7 @@ class Chart(_Bundle):
         h = row_h * len(self.bars) + 34
         vals = [x for b in self.bars for x in b[1:] if math.isfinite(x)]
         scale = (w - left - right) / (max(vals + [1e-9]) * 1.05)
-        parts = [_svg_open(w, h, f"{self.metric} by variant", standalone),
+        parts = [svg_open(w, h, f"{self.metric} by variant", standalone),
                  f"<text class='muted' fill='currentColor' x='{left}' y='14'>{esc(self.metric)} (mean, 95% CI)</text>"]
         for i, (v, mean, lo, hi) in enumerate(self.bars):
             y = 22 + i * row_h
@@ -123,7 +123,7 @@ class Chart(_Bundle):
 
 
 @dataclass
-class Funnel(_Bundle):
+class Funnel(ChartBundle):
     """Records left after each step of a curation, as a centred funnel."""
 
     stages: Sequence[Tuple[str, int]]
@@ -162,7 +162,7 @@ class Funnel(_Bundle):
         label_w, count_w = 100, 56
         span = width - label_w - count_w
         h = len(self.stages) * (bar + gap) + gap
-        parts = [_svg_open(width, h, self.title, standalone).replace("class='llmops-chart'",
+        parts = [svg_open(width, h, self.title, standalone).replace("class='llmops-chart'",
                                                                      "class='llmops-chart llmops-funnel'")]
         for i, (label, n) in enumerate(self.stages):
             y = gap + i * (bar + gap)
@@ -179,4 +179,4 @@ class Funnel(_Bundle):
         return "".join(parts)
 
 
-__all__ = ["SCHEMA", "VEGALITE_MIME", "Chart", "Funnel", "svg_style"]
+__all__ = ["SCHEMA", "VEGALITE_MIME", "Chart", "ChartBundle", "Funnel", "svg_open", "svg_style"]

@@ -15,7 +15,11 @@ from ..display import finite
 from ..errors import InputError, LlmopsError, NotFoundError
 from ..evals.comparison import Comparison
 from ..index.vector import indexes, load_index, search
+from ..monitor import monitor, monitored_models
+from ..monitor.store import last_report
+from ..monitor.traceview import trace_view
 from ..tracking.runs import check_run_id, get_run, query_runs, reap_crashed_runs
+from ..tracking.trace_query import check_model, traces
 from ..workspace import DB_NAME, Workspace, check_name, workspace
 
 MAX_K = 100
@@ -149,6 +153,57 @@ class Api:
             raise NotFoundError(f"run {run.id} ({run.kind} '{run.name}') holds no comparison; comparisons/<run_id> "
                                 "answers for runs of kind 'compare'")
         return Comparison.load(run.id).to_dict(max_examples=None)
+
+    # ---- traces and monitoring -------------------------------------------------------------------
+    def traces(self, *, model: Optional[str], since: Optional[str], until: Optional[str], tags: Sequence[str],
+               run: Optional[str], limit: Any, offset: Any) -> Dict[str, Any]:
+        limit = whole_number("limit", limit, minimum=1, maximum=500)
+        offset = whole_number("offset", offset, minimum=0)
+        if self.workspace(required=False) is None:
+            return {"version": 1, "offset": offset, "limit": limit, "rows": []}
+        table = traces(model=model, since=since, until=until, tags=list(tags) or None,
+                       run=check_run_id(run) if run else None, limit=limit, offset=offset)
+        rows = [{**r, "prompt": _clip(r["prompt"]), "output": _clip(r["output"])} for r in table.rows]
+        return {"version": 1, "offset": offset, "limit": limit, "rows": rows}
+
+    def trace(self, call_id: Any) -> Dict[str, Any]:
+        self.workspace()
+        return trace_view(call_id).to_dict()
+
+    def monitored(self) -> Dict[str, Any]:
+        if self.workspace(required=False) is None:
+            return {"version": 1, "models": []}
+        return {"version": 1, "models": monitored_models().rows}
+
+    def last_report(self, model: str) -> Dict[str, Any]:
+        self.workspace()
+        model = check_model(model)
+        report = last_report(model)
+        if report is None:
+            raise NotFoundError(f"model '{model}' has not been checked yet; run %llmops monitor --model {model} "
+                                "or POST monitor with {\"model\": ...}")
+        return report
+
+    def run_monitor(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        unknown = sorted(set(body) - MONITOR_FIELDS)
+        if unknown:
+            raise InputError(f"unknown field '{unknown[0]}'; a monitor request takes {', '.join(sorted(MONITOR_FIELDS))}")
+        for key, value in body.items():
+            if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise InputError(f"{key} must be a string or a number, got {type(value).__name__}")
+        self.workspace()
+        return monitor(model=body.get("model"), since=body.get("since"), until=body.get("until"),
+                       reference=body.get("reference"), sample=body.get("sample", 200)).to_dict()
+
+
+MONITOR_FIELDS = {"model", "since", "until", "reference", "sample"}
+MAX_TEXT = 1000  # characters of a prompt or output in a traces list (traces/<id> has them in full)
+
+
+def _clip(text: Optional[str]) -> Optional[str]:
+    if text is None or len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f"… ({len(text) - MAX_TEXT:,} more characters)"
 
 
 __all__ = ["Api", "MAX_K", "MAX_QUERY", "finite"]

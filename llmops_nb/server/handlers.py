@@ -144,6 +144,49 @@ class ComparisonHandler(LlmopsHandler):
         await self.answer(self.api.comparison, run_id)
 
 
+class TracesHandler(LlmopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.answer(self.api.traces, model=self.text_argument("model"), since=self.text_argument("since"),
+                          until=self.text_argument("until"), tags=self.get_query_arguments("tag"),
+                          run=self.text_argument("run"), limit=self.int_argument("limit", 50),
+                          offset=self.int_argument("offset", 0))
+
+
+class TraceHandler(LlmopsHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, call_id: str) -> None:
+        await self.answer(self.api.trace, int(call_id) if _INT.match(call_id) else call_id)
+
+
+class MonitorHandler(LlmopsHandler):
+    """GET: every logged model with its last verdict, or (?model=M) M's last saved report. POST {"model", "since",
+    "until", "reference", "sample"}: run a report now (it is saved as the model's last verdict)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        model = self.text_argument("model")
+        if model is None:
+            await self.answer(self.api.monitored)
+        else:
+            await self.answer(self.api.last_report, model)
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self.send_error(400, llmops_message='the body must be a JSON object, e.g. {"model": "NAME"}')
+            return
+        await self.answer(self.api.run_monitor, body)
+
+
 class UnknownRouteHandler(LlmopsHandler):
     """Anything else under /llmops/api/: a JSON 404 naming the routes (still behind authentication)."""
 
@@ -164,8 +207,11 @@ ROUTES = [
     (r"indexes", IndexesHandler),
     (r"indexes/([^/]+)/search", SearchHandler),
     (r"comparisons/([^/]+)", ComparisonHandler),
+    (r"traces", TracesHandler),
+    (r"traces/([^/]+)", TraceHandler),
+    (r"monitor", MonitorHandler),
 ]
 ROUTE_NAMES = ["runs", "runs/<id>", "runs/<id>/notebook", "datasets", "datasets/<name>", "indexes",
-               "indexes/<name>/search", "comparisons/<run_id>"]
+               "indexes/<name>/search", "comparisons/<run_id>", "traces", "traces/<id>", "monitor"]
 
 __all__ = ["ROUTES", "ROUTE_NAMES", "LlmopsHandler", "UnknownRouteHandler", "one_line", "status_for"]

@@ -49,7 +49,7 @@ def parse_time(value: TimeSpec, name: str = "since", now: Optional[float] = None
                      f"got {value!r}")
 
 
-def _where(model, since, until, tags, run) -> tuple:
+def where_clause(model, since, until, tags, run) -> tuple:
     clauses, params = [], []
     if model is not None:
         clauses.append("model = ?")
@@ -75,7 +75,7 @@ def _tag_text(value: Any) -> str:
     return str(value)
 
 
-def _check_tags(tags) -> Optional[Dict[str, Any]]:
+def check_tags(tags) -> Optional[Dict[str, Any]]:
     if tags is None:
         return None
     if isinstance(tags, str):
@@ -100,6 +100,16 @@ def _decode(row) -> dict:
     return r
 
 
+def check_model(model: Any) -> str:
+    """`model` as a string when the log has calls of it; else NotFoundError naming the models it has."""
+    name = str(model)
+    db = workspace().db
+    if db.execute("SELECT 1 FROM generations WHERE model = ? LIMIT 1", (name,)).fetchone() is None:
+        seen = [r[0] for r in db.execute("SELECT DISTINCT model FROM generations LIMIT 1000")]
+        raise not_found("model", name, seen, hint="" if seen else "nothing is logged yet")
+    return name
+
+
 def traces(model: Optional[str] = None, since: TimeSpec = None, until: TimeSpec = None,
            tags: Optional[Dict[str, Any]] = None, run: Any = None, limit: int = 50, offset: int = 0) -> "TracesTable":
     """Logged generations and traced calls, newest first: `limit` rows from `offset`. `since`/`until`: epoch
@@ -111,11 +121,9 @@ def traces(model: Optional[str] = None, since: TimeSpec = None, until: TimeSpec 
     if lo is not None and hi is not None and lo >= hi:
         raise InputError(f"since ({fmt_time(lo)}) must be before until ({fmt_time(hi)})")
     db = workspace().db
-    if model is not None and db.execute("SELECT 1 FROM generations WHERE model = ? LIMIT 1",
-                                        (str(model),)).fetchone() is None:
-        seen = [r[0] for r in db.execute("SELECT DISTINCT model FROM generations LIMIT 1000")]
-        raise not_found("model", str(model), seen, hint="" if seen else "nothing is logged yet")
-    where, params = _where(model, lo, hi, _check_tags(tags), run)
+    if model is not None:
+        model = check_model(model)
+    where, params = where_clause(model, lo, hi, check_tags(tags), run)
     rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM generations{where} ORDER BY ts DESC, id DESC "
                       "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
     return TracesTable([_decode(r) for r in rows], limit=limit, offset=offset)
@@ -168,4 +176,4 @@ class TracesTable(ResultTable):
         return html_table(self.display_rows(), self.columns, caption=self.caption, types=self.column_types)
 
 
-__all__ = ["TracesTable", "parse_time", "traces"]
+__all__ = ["TracesTable", "check_model", "check_tags", "parse_time", "traces", "where_clause"]
