@@ -135,24 +135,38 @@ def _plan(eval_set, variants, metrics, *, baseline, few_shot_pool, question_fiel
 
 
 def _prompts(plan: _Plan, v: Variant, lm, seed: int):
-    """The rendered prompt, retrieved context and cited ids of every example for one variant."""
+    """The rendered prompt, retrieved context, cited ids and retrieved (id, score) pairs of every example for one
+    variant (the pairs are None where the variant does not retrieve)."""
     from ..index.retrieval import retrieve
 
     rng = random.Random(seed)
-    prompts, contexts, cites = [], [], []
+    prompts, contexts, cites, scored = [], [], [], []
     for row in plan.rows:
         vars_ = dict(row)
         vars_["question"] = row[plan.question_field]
         vars_["examples"] = rng.sample(plan.pool, v.shots) if v.kind == "few-shot" else []
-        ctx, ids = None, []
+        ctx, ids, pairs = None, [], None
         if v.uses_retrieval:
             got = retrieve(plan.indexes[v.index], row[plan.question_field], k=v.k)
-            ctx, ids = got.context, got.ids
+            ctx, ids, pairs = got.context, got.ids, [(p.id, p.score) for p in got.passages]
             vars_["context"], vars_["passages"] = got.context, got.passages
         contexts.append(ctx)
         cites.append(ids)
+        scored.append(pairs)
         prompts.append(plan.templates[v.spec].render_chat(lm, **vars_))
-    return prompts, contexts, cites
+    return prompts, contexts, cites, scored
+
+
+def _log_tags(plan: _Plan, v: Variant) -> Dict[str, str]:
+    """What the generation log keeps about the variant behind each of its generations (traces(tags=...) filters on
+    these): its label, kind, prompt version ("qa@v2", or a built-in "rag@builtin"), the fine-tune, the index, the
+    eval set."""
+    tags = {"variant": v.name, "kind": v.kind, "prompt": plan.templates[v.spec].ref, "eval_set": plan.desc}
+    if v.kind == "ft":
+        tags["adapter"] = v.model
+    if v.index:
+        tags["index"] = v.index
+    return tags
 
 
 def _run_variant(plan: _Plan, v: Variant, *, max_new_tokens, seed, batch_size, cache, progress) -> List[dict]:
@@ -160,9 +174,9 @@ def _run_variant(plan: _Plan, v: Variant, *, max_new_tokens, seed, batch_size, c
     from ..models.loading import load_model
 
     lm = load_model(v.model)
-    prompts, contexts, cites = _prompts(plan, v, lm, seed)
+    prompts, contexts, cites, scored = _prompts(plan, v, lm, seed)
     gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
-                    progress=progress and not progress_disabled())
+                    progress=progress and not progress_disabled(), context=scored, tags=_log_tags(plan, v))
     qf, rf = plan.question_field, plan.reference_field
     return [{"variant": v.name, "example": str(row.get("id", i)), "question": row[qf], "reference": row[rf],
              "output": g.text.strip(), "context": contexts[i], "citations": cites[i], "prompt": prompts[i],

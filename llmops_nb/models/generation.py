@@ -13,8 +13,8 @@
   depend on which other prompts shared its batch;
 - records tokens in/out and latency per example. Latency is the example's share of its batch's wall time,
   so the latencies of a batch add up to its wall time;
-- appends every generation (cached or not) to the `generations` table with the active run's id
-  (response_cache.py);
+- appends every generation (cached or not) to the `generations` table with the active run's id, the caller's
+  retrieved context of that prompt (`context=`, ids with scores) and the call's `tags=` (response_cache.py);
 - on out-of-memory halves the batch and retries (warning once); on Ctrl-C keeps what finished (cached and
   logged) and re-raises, so running the same call again resumes from the cache.
 """
@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from ..checks import real_number, whole_number
 from ..config import progress_disabled
@@ -34,18 +34,21 @@ from .loading import LoadedModel, load_model, resolve_device
 from .outputs import Generation, Generations
 from .prompts import to_chat
 from .registered import FineTunedModel
-from .response_cache import ResponseStore, cached_responses, clear_cache
+from .response_cache import ResponseStore, cached_responses, clear_cache, context_entries, tags_json
 from .runtime import require_torch
 
 
 def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: int = 64,
              temperature: float = 0.0, seed: int = 0, batch_size: int = 48, cache: bool = True,
-             progress: bool = True, device: str = "auto", chat: bool = False) -> Generations:
+             progress: bool = True, device: str = "auto", chat: bool = False, context: Optional[Sequence[Any]] = None,
+             tags: Optional[Dict[str, Any]] = None) -> Generations:
     """Generate a completion for each (already rendered) prompt. See the module docstring for the details.
 
     model: a name (built-in, fine-tuned, local folder) or a LoadedModel. cache=False regenerates (and
     refreshes the cache) instead of reading it. chat=True first wraps each prompt as a user message through
-    the model's chat template (for raw text, e.g. from the command line).
+    the model's chat template (for raw text, e.g. from the command line). context: for the log only, one entry
+    per prompt, each None or the ids (or (id, score) pairs, or passages) retrieved for it. tags: a dict logged
+    with every generation of this call (traces(tags=...) finds them).
     """
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     bad = [i for i, p in enumerate(prompts) if not isinstance(p, str)]
@@ -56,6 +59,7 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
     batch_size = whole_number("batch_size", batch_size, minimum=1, hint="prompts per forward pass, e.g. 48")
     temperature = real_number("temperature", temperature, minimum=0, hint="0 is greedy; sample with e.g. 0.7")
     seed = whole_number("seed", seed)
+    contexts, tags_s = context_entries(context, len(prompts)), tags_json(tags)
 
     if isinstance(model, FineTunedModel):
         model = model.name
@@ -71,7 +75,7 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
     dtype_s = str(dtype).replace("torch.", "")
     keys = [(cache_key(identity, dev, dtype_s, p, params) if identity else None) for p in prompts]
 
-    store = ResponseStore(model_name, identity, params)
+    store = ResponseStore(model_name, identity, params, contexts, tags_s)
     results = _from_cache(prompts, keys, store) if cache and identity else {}
     todo: Dict[str, List[int]] = {}  # identical prompts are generated once
     for i, p in enumerate(prompts):
@@ -96,7 +100,7 @@ def _from_cache(prompts: List[str], keys: List[Optional[str]], store: ResponseSt
         if key in hits:
             h = hits[key]
             results[i] = Generation(p, h["output"], h["tokens_in"], h["tokens_out"], h["latency_s"], True, h["finish"])
-            log_rows.append(store.log_row(results[i], key))
+            log_rows.append(store.log_row(results[i], key, i))
     store.save([], log_rows)
     return results
 
@@ -213,7 +217,7 @@ class _Pending:
                 if self.keys[i] and first:
                     cache_rows.append((self.keys[i], g))
                     first = False
-                log_rows.append(store.log_row(g, self.keys[i]))
+                log_rows.append(store.log_row(g, self.keys[i], i))
         store.save(cache_rows, log_rows)
         finished.clear()
 
