@@ -50,6 +50,8 @@ def main(argv=None) -> int:
             rows = mod.run(quick=args.quick)
             reset_workspace()
         text = table(rows)
+        if hasattr(mod, "extra") and mod.extra():
+            text += "\n\n" + mod.extra()
         print(f"\n## {name} ({time.time() - t:.0f}s)\n{text}\n", flush=True)
         sections.append((name, (mod.__doc__ or "").strip(), text))
     if not args.no_write:

@@ -125,10 +125,21 @@ def is_span(text: str) -> bool:
     return bool(_SPAN.match(text))
 
 
+def _is_time(x: Any) -> bool:
+    return isinstance(x, (int, float, _dt.datetime, _dt.date)) and not isinstance(x, bool)
+
+
+def _is_window(reference: Any) -> bool:
+    """A (start, end) tuple, or a two-item list of times (a list of two strings is two prompts)."""
+    if not isinstance(reference, (tuple, list)) or len(reference) != 2:
+        return False
+    return isinstance(reference, tuple) or all(_is_time(x) for x in reference)
+
+
 def reference_side(reference: Any, current: Side, *, sample: int, seed: int = 0) -> Side:
     """The reference `reference` names: a (start, end) window, a span like "7d" (that long, ending where the
     current window starts), a run id, a dataset name[@vN], or a list of strings."""
-    if isinstance(reference, (tuple, list)) and len(reference) == 2 and not all(isinstance(x, str) for x in reference):
+    if _is_window(reference):
         lo, hi = parse_time(reference[0], "reference start"), parse_time(reference[1], "reference end")
         return window(lo, hi)
     if isinstance(reference, (list, tuple)):
