@@ -9,9 +9,16 @@ export class ApiError extends Error {
   }
 }
 
-/** GET a route (path segments are encoded one by one) and return its JSON; an error answer throws an
- * ApiError with the server's one-line `error`. */
+/** A write: the only one is `POST monitor` (runs a report now). */
+export interface PostBody {
+  method: 'POST';
+  body: unknown;
+}
+
+/** GET a route (path segments are encoded one by one), or POST a JSON body to it with `post`, and return its
+ * JSON; an error answer throws an ApiError with the server's one-line `error`. */
 export type Fetcher = <T = unknown>(
   segments: string[],
-  query?: Record<string, string | number | null | undefined>
+  query?: Record<string, string | number | null | undefined>,
+  post?: PostBody
 ) => Promise<T>;

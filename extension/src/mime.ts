@@ -13,6 +13,7 @@ import { ISignal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 import { clear, el } from './dom';
 import { chooseView, LiveState, liveFailed, liveRendered, shouldTryLive, WIDGET_VIEW_MIME, widgetModelId } from './liveview';
+import { renderMonitor } from './monitorview';
 import { renderComparison, renderCuration, renderReview, renderSearch, renderTable } from './views';
 
 export const MIME = {
@@ -20,7 +21,8 @@ export const MIME = {
   search: 'application/vnd.llmops.search+json',
   comparison: 'application/vnd.llmops.comparison+json',
   curation: 'application/vnd.llmops.curation+json',
-  review: 'application/vnd.llmops.review+json'
+  review: 'application/vnd.llmops.review+json',
+  monitor: 'application/vnd.llmops.monitor+json'
 };
 
 export const MIME_TYPES = Object.values(MIME);
@@ -60,6 +62,8 @@ export function staticView(mimeType: string, data: unknown): HTMLElement {
         return renderCuration(data as never);
       case MIME.review:
         return renderReview(data as never);
+      case MIME.monitor:
+        return renderMonitor(data);
     }
     throw new Error(`no view for ${mimeType}`);
   } catch (e) {

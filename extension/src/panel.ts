@@ -1,5 +1,5 @@
 /**
- * The LLMOps side panel: Runs, Datasets and Indexes over the REST API. Plain DOM (see dom.ts: text nodes
+ * The LLMOps side panel: Runs, Datasets, Indexes and Monitor (monitorpanel.ts) over the REST API. Plain DOM (see dom.ts: text nodes
  * only), a Lumino widget so JupyterLab can dock it in the left area.
  */
 import { Widget } from '@lumino/widgets';
@@ -20,11 +20,18 @@ import {
 } from './types';
 import { hitsElement, leaderboardElement, lineChartElement } from './views';
 import { normalizeSearch } from './normalize';
+import { MonitorTab } from './monitorpanel';
 
 export const PANEL_ID = 'llmops-panel';
 const RUNS_LIMIT = 200;
 
-type Tab = 'runs' | 'datasets' | 'indexes';
+type Tab = 'runs' | 'datasets' | 'indexes' | 'monitor';
+const TABS: [Tab, string][] = [
+  ['runs', 'Runs'],
+  ['datasets', 'Datasets'],
+  ['indexes', 'Indexes'],
+  ['monitor', 'Monitor']
+];
 
 export interface PanelOptions {
   fetch: Fetcher;
@@ -95,6 +102,8 @@ export class LLMOpsPanel extends Widget {
   private selectedIndex: string | null = null;
   private searchState: { q: string; k: string; where: string } = { q: '', k: '5', where: '' };
 
+  private readonly monitor: MonitorTab;
+
   constructor(options: PanelOptions) {
     super();
     this.fetch = options.fetch;
@@ -102,11 +111,7 @@ export class LLMOpsPanel extends Widget {
     this.id = PANEL_ID;
     this.addClass('llmops-panel');
     const tabs = el('div', { class: 'llmops-tabs', role: 'tablist', 'aria-label': 'LLMOps' });
-    for (const [t, label] of [
-      ['runs', 'Runs'],
-      ['datasets', 'Datasets'],
-      ['indexes', 'Indexes']
-    ] as [Tab, string][]) {
+    for (const [t, label] of TABS) {
       const b = el('button', {
         class: 'llmops-tab',
         type: 'button',
@@ -123,6 +128,11 @@ export class LLMOpsPanel extends Widget {
     this.body = el('div', { class: 'llmops-tabpanel', id: 'llmops-tabpanel', role: 'tabpanel' });
     this.node.appendChild(tabs);
     this.node.appendChild(this.body);
+    this.monitor = new MonitorTab(this.fetch, {
+      body: this.body,
+      active: () => this.tab === 'monitor' && !this.isDisposed,
+      backButton: (label, onClick) => this.backButton(label, onClick)
+    });
     this.showTab('runs');
   }
 
@@ -161,17 +171,20 @@ export class LLMOpsPanel extends Widget {
       void this.refreshRuns();
     } else if (t === 'datasets') {
       void this.showDatasets();
-    } else {
+    } else if (t === 'indexes') {
       void this.showIndexes();
+    } else {
+      this.monitor.show();
     }
   }
 
   /** Arrow keys, Home and End move between the tabs (the WAI-ARIA tabs pattern). */
   private onTabKey(ev: KeyboardEvent, from: Tab): void {
-    const order: Tab[] = ['runs', 'datasets', 'indexes'];
+    const order = TABS.map(([t]) => t);
+    const n = order.length;
     const i = order.indexOf(from);
     const to =
-      ev.key === 'ArrowRight' ? order[(i + 1) % 3] : ev.key === 'ArrowLeft' ? order[(i + 2) % 3] : ev.key === 'Home' ? order[0] : ev.key === 'End' ? order[2] : null;
+      ev.key === 'ArrowRight' ? order[(i + 1) % n] : ev.key === 'ArrowLeft' ? order[(i + n - 1) % n] : ev.key === 'Home' ? order[0] : ev.key === 'End' ? order[n - 1] : null;
     if (!to) {
       return;
     }

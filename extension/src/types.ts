@@ -176,3 +176,105 @@ export interface ReviewPayload {
   pages?: number;
   matching?: number;
 }
+
+/** One side of a monitor report: a time window, a run's calls, a dataset or a list of texts. */
+export interface MonitorSide {
+  kind: string;
+  label: string;
+  start: number | null;
+  end: number | null;
+  run: string | null;
+  volume: number | null;
+  models: string[];
+  sampled: number | null;
+  without_text: number | null;
+}
+
+/** Operational figures of one side (every number may be null). */
+export type MonitorFigures = Record<string, number | null>;
+
+export interface DriftExample {
+  index?: number;
+  text: string;
+  distance: number | null;
+  nearest: string;
+}
+
+export interface DriftEntry {
+  kind: string;
+  status: string;
+  method: string | null;
+  statistic: number | null;
+  p_value: number | null;
+  alpha: number | null;
+  flagged: boolean;
+  verdict: string;
+  n_current: number | null;
+  n_reference: number | null;
+  reason: string | null;
+  null: { low: number | null; high: number | null; count: number | null }[];
+  examples: DriftExample[];
+}
+
+export interface TimelinePoint {
+  t: number | null;
+  calls: number | null;
+  latency_p50: number | null;
+}
+
+/** `application/vnd.llmops.monitor+json`, `GET monitor?model=`, `POST monitor`. */
+export interface MonitorPayload {
+  version?: number;
+  model: string | null;
+  status: string;
+  verdict: string;
+  flagged: boolean;
+  current_side: MonitorSide;
+  reference_side: MonitorSide;
+  current: MonitorFigures;
+  reference: MonitorFigures;
+  drift: Record<string, DriftEntry>;
+  notes: string[];
+  timeline: TimelinePoint[];
+  created_at: number | null;
+  elapsed_s: number | null;
+}
+
+/** A row of `GET monitor`. */
+export interface MonitoredModel {
+  model: string;
+  calls: number | null;
+  last_call: number | null;
+  errors: number | null;
+  verdict: string | null;
+  prompt_p: number | null;
+  output_p: number | null;
+  checked_at: number | null;
+}
+
+/** A row of `GET traces` (prompt and output clipped). */
+export interface TraceRow {
+  id: number | string;
+  ts: number | null;
+  source: string;
+  model: string;
+  prompt: string | null;
+  output: string | null;
+  context: [string | number, number | null][] | null;
+  latency_s: number | null;
+  tokens_in: number | null;
+  tokens_out: number | null;
+  error: string | null;
+  run_id: string | null;
+  tags: Record<string, Json>;
+  text_mode: string;
+}
+
+/** `GET traces/<id>`: one logged call in full. */
+export interface TracePayload extends Omit<TraceRow, 'context'> {
+  version?: number;
+  as_repr: string[];
+  cached: boolean;
+  passages: { id: string | number; score: number | null; text: string | null }[];
+  note: string;
+}

@@ -31,15 +31,16 @@ export function cellClass(type: string): string {
   return CELL_CLASS[type] || 'llmops-text';
 }
 
-function root(kind: string, ...children: (Node | null)[]): HTMLElement {
+/** The root of an output view: `.llmops-mime.llmops-mime-<kind>`. */
+export function root(kind: string, ...children: (Node | null)[]): HTMLElement {
   return el('div', { class: `llmops-mime llmops-mime-${kind}` }, ...children);
 }
 
-function title(text: string): HTMLElement {
+export function title(text: string): HTMLElement {
   return el('div', { class: 'llmops-title' }, text);
 }
 
-function muted(text: string, cls = ''): HTMLElement {
+export function muted(text: string, cls = ''): HTMLElement {
   return el('div', { class: `llmops-muted ${cls}`.trim() }, text);
 }
 

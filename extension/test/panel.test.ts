@@ -115,8 +115,12 @@ describe('the side panel', () => {
     await flush();
     expect(p.node.querySelector('#llmops-tab-indexes')!.getAttribute('aria-selected')).toBe('true');
     p.node.querySelector('#llmops-tab-indexes')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight' }));
+    expect(p.node.querySelector('#llmops-tab-monitor')!.getAttribute('aria-selected')).toBe('true');
+    p.node.querySelector('#llmops-tab-monitor')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight' }));
     expect(p.node.querySelector('#llmops-tab-runs')!.getAttribute('aria-selected')).toBe('true');
     p.node.querySelector('#llmops-tab-runs')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'End' }));
+    expect(p.node.querySelector('#llmops-tab-monitor')!.getAttribute('aria-selected')).toBe('true');
+    p.node.querySelector('#llmops-tab-monitor')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft' }));
     await flush();
     expect(p.node.querySelector('#llmops-tab-indexes')!.getAttribute('aria-selected')).toBe('true');
     const q = p.node.querySelector('input.llmops-search-q') as HTMLInputElement;

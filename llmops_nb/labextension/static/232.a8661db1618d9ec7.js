@@ -1,4 +1,4 @@
-"use strict";(self.rspackChunkllmops_nb=self.rspackChunkllmops_nb||[]).push([[232],{475(o,e,l){var r=l(601),t=l.n(r),a=l(314),n=l.n(a),p=l(140),s=n()(t());s.i(p.A),s.push([o.id,`/*
+"use strict";(self.rspackChunkllmops_nb=self.rspackChunkllmops_nb||[]).push([[232],{475(o,l,e){var r=e(601),t=e.n(r),a=e(314),p=e.n(a),n=e(140),s=e(272),i=p()(t());i.i(n.A),i.i(s.A),i.push([o.id,`/*
  * llmops-nb: every colour is a JupyterLab theme variable (--jp-*), so the panel and the outputs read well
  * in the light and dark themes. Output views sit inside .jp-RenderedHTMLCommon in some hosts, whose
  * \`td {text-align: right}\` outranks a single class; hence the doubled selectors below.
@@ -567,7 +567,7 @@ span.llmops-status-finished {
 .llmops-answer-head {
   font-weight: 600;
 }
-`,""]),l.d(e,{},{A:s})},140(o,e,l){var r=l(601),t=l.n(r),a=l(314),n=(l.n(a))()(t());n.push([o.id,`/*
+`,""]),e.d(l,{},{A:i})},140(o,l,e){var r=e(601),t=e.n(r),a=e(314),p=(e.n(a))()(t());p.push([o.id,`/*
  * The HTML fallbacks Python puts in every llmops bundle carry their own \\3c style>; JupyterLab's sanitizer strips
  * it from untrusted outputs (a notebook opened from elsewhere) but keeps the class attributes. These rules give
  * those classes the same look from the extension's stylesheet. JupyterLab's
@@ -702,4 +702,257 @@ table.llmops-t .llmops-json,
   font-family: var(--jp-code-font-family);
   font-size: 12px;
 }
-`,""]),l.d(e,{},{A:n})},314(o){o.exports=function(o){var e=[];return e.toString=function(){return this.map(function(e){var l="",r=void 0!==e[5];return e[4]&&(l+="@supports (".concat(e[4],") {")),e[2]&&(l+="@media ".concat(e[2]," {")),r&&(l+="@layer".concat(e[5].length>0?" ".concat(e[5]):""," {")),l+=o(e),r&&(l+="}"),e[2]&&(l+="}"),e[4]&&(l+="}"),l}).join("")},e.i=function(o,l,r,t,a){"string"==typeof o&&(o=[[null,o,void 0]]);var n={};if(r)for(var p=0;p<this.length;p++){var s=this[p][0];null!=s&&(n[s]=!0)}for(var i=0;i<o.length;i++){var m=[].concat(o[i]);r&&n[m[0]]||(void 0!==a&&(void 0===m[5]||(m[1]="@layer".concat(m[5].length>0?" ".concat(m[5]):""," {").concat(m[1],"}")),m[5]=a),l&&(m[2]&&(m[1]="@media ".concat(m[2]," {").concat(m[1],"}")),m[2]=l),t&&(m[4]?(m[1]="@supports (".concat(m[4],") {").concat(m[1],"}"),m[4]=t):m[4]="".concat(t)),e.push(m))}},e}},601(o){o.exports=function(o){return o[1]}},72(o){var e=[];function l(o){for(var l=-1,r=0;r<e.length;r++)if(e[r].identifier===o){l=r;break}return l}function r(o,r){for(var t={},a=[],n=0;n<o.length;n++){var p=o[n],s=r.base?p[0]+r.base:p[0],i=t[s]||0,m="".concat(s," ").concat(i);t[s]=i+1;var d=l(m),c={css:p[1],media:p[2],sourceMap:p[3],supports:p[4],layer:p[5]};if(-1!==d)e[d].references++,e[d].updater(c);else{var u=function(o,e){var l=e.domAPI(e);return l.update(o),function(e){e?(e.css!==o.css||e.media!==o.media||e.sourceMap!==o.sourceMap||e.supports!==o.supports||e.layer!==o.layer)&&l.update(o=e):l.remove()}}(c,r);r.byIndex=n,e.splice(n,0,{identifier:m,updater:u,references:1})}a.push(m)}return a}o.exports=function(o,t){var a=r(o=o||[],t=t||{});return function(o){o=o||[];for(var n=0;n<a.length;n++){var p=l(a[n]);e[p].references--}for(var s=r(o,t),i=0;i<a.length;i++){var m=l(a[i]);0===e[m].references&&(e[m].updater(),e.splice(m,1))}a=s}}},659(o){var e={};o.exports=function(o,l){var r=function(o){if(void 0===e[o]){var l=document.querySelector(o);if(window.HTMLIFrameElement&&l instanceof window.HTMLIFrameElement)try{l=l.contentDocument.head}catch(o){l=null}e[o]=l}return e[o]}(o);if(!r)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");r.appendChild(l)}},540(o){o.exports=function(o){var e=document.createElement("style");return o.setAttributes(e,o.attributes),o.insert(e,o.options),e}},56(o,e,l){o.exports=function(o){var e=l.nc;e&&o.setAttribute("nonce",e)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var e=o.insertStyleElement(o);return{update:function(l){var r,t,a;r="",l.supports&&(r+="@supports (".concat(l.supports,") {")),l.media&&(r+="@media ".concat(l.media," {")),(t=void 0!==l.layer)&&(r+="@layer".concat(l.layer.length>0?" ".concat(l.layer):""," {")),r+=l.css,t&&(r+="}"),l.media&&(r+="}"),l.supports&&(r+="}"),(a=l.sourceMap)&&"u">typeof btoa&&(r+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(a))))," */")),o.styleTagTransform(r,e,o.options)},remove:function(){var o;null===(o=e).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,e){if(e.styleSheet)e.styleSheet.cssText=o;else{for(;e.firstChild;)e.removeChild(e.firstChild);e.appendChild(document.createTextNode(o))}}},579(o,e,l){var r=l(72),t=l.n(r),a=l(825),n=l.n(a),p=l(659),s=l.n(p),i=l(56),m=l.n(i),d=l(540),c=l.n(d),u=l(113),f=l.n(u),b=l(475),v={};v.styleTagTransform=f(),v.setAttributes=m(),v.insert=s().bind(null,"head"),v.domAPI=n(),v.insertStyleElement=c(),t()(b.A,v),b.A&&b.A.locals&&b.A.locals}}]);
+`,""]),e.d(l,{},{A:p})},272(o,l,e){var r=e(601),t=e.n(r),a=e(314),p=(e.n(a))()(t());p.push([o.id,`/*
+ * The monitor report (output and panel), the Monitor tab and the trace view. Theme variables only; the warning
+ * colour marks borders, icons and chart strokes, never text (as text it reads at contrast ~3.3).
+ */
+
+.llmops-grow {
+  flex: 1 1 auto;
+  min-width: 0;
+}
+
+.llmops-toolbar .llmops-title {
+  margin: 0;
+}
+
+/* ---- verdict ---- */
+.llmops-monitor-verdict {
+  margin: 4px 0;
+  padding: 3px 6px;
+  border-left: 3px solid var(--jp-border-color1);
+  background: var(--jp-layout-color2);
+  color: var(--jp-ui-font-color1);
+}
+
+.llmops-monitor-verdict.llmops-verdict-no-drift {
+  border-left-color: var(--jp-success-color1);
+}
+
+.llmops-monitor-verdict.llmops-flagged {
+  border-left: 4px solid var(--jp-warn-color1);
+  outline: 1px solid var(--jp-warn-color2);
+  outline-offset: -1px;
+  color: var(--jp-ui-font-color0);
+}
+
+.llmops-warn-icon {
+  color: var(--jp-warn-color0);
+}
+
+.llmops-mime-monitor .llmops-section-title,
+.llmops-monitor-detail .llmops-section-title {
+  margin-top: 10px;
+}
+
+.llmops-table td.llmops-wrap,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table td.llmops-wrap {
+  text-align: left;
+  white-space: normal;
+  overflow-wrap: anywhere;
+}
+
+.llmops-table tr.llmops-drift-row.llmops-flagged td:first-child,
+.jp-RenderedHTMLCommon .llmops-mime .llmops-table tr.llmops-drift-row.llmops-flagged td:first-child {
+  box-shadow: inset 3px 0 0 var(--jp-warn-color1);
+  font-weight: 600;
+}
+
+.llmops-mime-monitor .llmops-monitor-figures,
+.llmops-mime-monitor .llmops-monitor-drift {
+  max-width: 720px;
+}
+
+/* ---- charts ---- */
+.llmops-monitor-charts {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 4px 16px;
+  margin-top: 8px;
+}
+
+.llmops-monitor-charts .llmops-chart {
+  margin: 0;
+  max-width: 100%;
+}
+
+.llmops-histogram,
+.llmops-timeline {
+  display: block;
+  max-width: 100%;
+  height: auto;
+}
+
+.llmops-histogram .llmops-axis,
+.llmops-timeline .llmops-axis {
+  stroke: var(--jp-border-color1);
+  stroke-width: 1;
+}
+
+.llmops-histogram .llmops-axis-label,
+.llmops-timeline .llmops-axis-label {
+  fill: var(--jp-ui-font-color2);
+  font-size: 10px;
+  font-family: var(--jp-ui-font-family);
+}
+
+.llmops-hist-bar,
+.llmops-timeline-bar {
+  fill: var(--jp-brand-color2);
+}
+
+.llmops-observed {
+  stroke: var(--jp-ui-font-color1);
+  stroke-width: 2;
+}
+
+.llmops-observed.llmops-flagged {
+  stroke: var(--jp-warn-color1);
+}
+
+.llmops-latency-line {
+  stroke: var(--jp-accent-color1);
+  stroke-width: 1.5;
+}
+
+.llmops-latency-dot {
+  fill: var(--jp-accent-color1);
+}
+
+.llmops-observed-line {
+  max-width: 320px;
+}
+
+.llmops-key {
+  display: inline-block;
+  width: 10px;
+  height: 10px;
+  vertical-align: middle;
+}
+
+.llmops-key-bar {
+  background: var(--jp-brand-color2);
+}
+
+.llmops-key-line {
+  height: 2px;
+  background: var(--jp-accent-color1);
+}
+
+/* ---- the Monitor tab ---- */
+.llmops-monitor-table .llmops-monitor-row,
+.llmops-traces-table .llmops-trace-row {
+  cursor: pointer;
+}
+
+.llmops-monitor-table tbody tr:hover,
+.llmops-traces-table tbody tr:hover {
+  background: var(--jp-layout-color2);
+}
+
+.llmops-monitor-row:focus-visible,
+.llmops-trace-row:focus-visible {
+  outline: 2px solid var(--jp-brand-color1);
+  outline-offset: -2px;
+}
+
+.llmops-verdict-chip {
+  display: inline-block;
+  padding: 0 6px;
+  border-radius: 8px;
+  border: 1px solid var(--jp-border-color1);
+  color: var(--jp-ui-font-color1);
+  white-space: nowrap;
+}
+
+.llmops-verdict-chip.llmops-verdict-drift {
+  border: 2px solid var(--jp-warn-color1);
+  font-weight: 600;
+}
+
+.llmops-verdict-chip.llmops-verdict-no-drift {
+  border-color: var(--jp-success-color1);
+}
+
+.llmops-verdict-chip.llmops-verdict-unchecked {
+  color: var(--jp-ui-font-color2);
+  border-style: dashed;
+}
+
+.llmops-pvalues span {
+  white-space: nowrap;
+  margin-right: 6px;
+}
+
+.llmops-pvalues:empty {
+  display: none;
+}
+
+.llmops-monitor-model {
+  overflow: hidden;
+  text-overflow: ellipsis;
+}
+
+.llmops-table td.llmops-num.llmops-has-errors {
+  color: var(--jp-error-color1);
+  font-weight: 600;
+}
+
+.llmops-monitor-detail.llmops-busy .llmops-monitor-report {
+  opacity: 0.6;
+}
+
+.llmops-monitor-check-note:empty {
+  display: none;
+}
+
+.llmops-monitor-check-note {
+  margin: 0 0 4px;
+  overflow-wrap: anywhere;
+}
+
+.llmops-traces-pager .llmops-button:disabled,
+.llmops-monitor-check:disabled {
+  opacity: 0.5;
+  cursor: default;
+}
+
+.llmops-table.llmops-traces-table td.llmops-trace-prompt-cell {
+  max-width: 0;
+  width: 100%;
+}
+
+.llmops-trace-error-mark {
+  color: var(--jp-error-color1);
+  font-weight: 600;
+}
+
+/* ---- the trace view ---- */
+.llmops-trace .llmops-trace-text,
+.llmops-trace .llmops-passage-text {
+  background: var(--jp-layout-color2);
+  color: var(--jp-content-font-color1, var(--jp-ui-font-color1));
+  padding: 4px 6px;
+  max-height: 24em;
+  overflow: auto;
+}
+
+.llmops-passages {
+  list-style: decimal;
+  padding-left: 1.6em;
+  margin: 4px 0;
+}
+
+.llmops-passage {
+  margin: 0 0 6px;
+}
+
+.llmops-trace-facts td.llmops-text {
+  width: 35%;
+}
+
+/* the models table fits the side panel: a long model name is cut (its row's title has it whole) */
+.llmops-table.llmops-monitor-table td.llmops-text {
+  max-width: 11em;
+}
+`,""]),e.d(l,{},{A:p})},314(o){o.exports=function(o){var l=[];return l.toString=function(){return this.map(function(l){var e="",r=void 0!==l[5];return l[4]&&(e+="@supports (".concat(l[4],") {")),l[2]&&(e+="@media ".concat(l[2]," {")),r&&(e+="@layer".concat(l[5].length>0?" ".concat(l[5]):""," {")),e+=o(l),r&&(e+="}"),l[2]&&(e+="}"),l[4]&&(e+="}"),e}).join("")},l.i=function(o,e,r,t,a){"string"==typeof o&&(o=[[null,o,void 0]]);var p={};if(r)for(var n=0;n<this.length;n++){var s=this[n][0];null!=s&&(p[s]=!0)}for(var i=0;i<o.length;i++){var m=[].concat(o[i]);r&&p[m[0]]||(void 0!==a&&(void 0===m[5]||(m[1]="@layer".concat(m[5].length>0?" ".concat(m[5]):""," {").concat(m[1],"}")),m[5]=a),e&&(m[2]&&(m[1]="@media ".concat(m[2]," {").concat(m[1],"}")),m[2]=e),t&&(m[4]?(m[1]="@supports (".concat(m[4],") {").concat(m[1],"}"),m[4]=t):m[4]="".concat(t)),l.push(m))}},l}},601(o){o.exports=function(o){return o[1]}},72(o){var l=[];function e(o){for(var e=-1,r=0;r<l.length;r++)if(l[r].identifier===o){e=r;break}return e}function r(o,r){for(var t={},a=[],p=0;p<o.length;p++){var n=o[p],s=r.base?n[0]+r.base:n[0],i=t[s]||0,m="".concat(s," ").concat(i);t[s]=i+1;var d=e(m),c={css:n[1],media:n[2],sourceMap:n[3],supports:n[4],layer:n[5]};if(-1!==d)l[d].references++,l[d].updater(c);else{var u=function(o,l){var e=l.domAPI(l);return e.update(o),function(l){l?(l.css!==o.css||l.media!==o.media||l.sourceMap!==o.sourceMap||l.supports!==o.supports||l.layer!==o.layer)&&e.update(o=l):e.remove()}}(c,r);r.byIndex=p,l.splice(p,0,{identifier:m,updater:u,references:1})}a.push(m)}return a}o.exports=function(o,t){var a=r(o=o||[],t=t||{});return function(o){o=o||[];for(var p=0;p<a.length;p++){var n=e(a[p]);l[n].references--}for(var s=r(o,t),i=0;i<a.length;i++){var m=e(a[i]);0===l[m].references&&(l[m].updater(),l.splice(m,1))}a=s}}},659(o){var l={};o.exports=function(o,e){var r=function(o){if(void 0===l[o]){var e=document.querySelector(o);if(window.HTMLIFrameElement&&e instanceof window.HTMLIFrameElement)try{e=e.contentDocument.head}catch(o){e=null}l[o]=e}return l[o]}(o);if(!r)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");r.appendChild(e)}},540(o){o.exports=function(o){var l=document.createElement("style");return o.setAttributes(l,o.attributes),o.insert(l,o.options),l}},56(o,l,e){o.exports=function(o){var l=e.nc;l&&o.setAttribute("nonce",l)}},825(o){o.exports=function(o){if("u"<typeof document)return{update:function(){},remove:function(){}};var l=o.insertStyleElement(o);return{update:function(e){var r,t,a;r="",e.supports&&(r+="@supports (".concat(e.supports,") {")),e.media&&(r+="@media ".concat(e.media," {")),(t=void 0!==e.layer)&&(r+="@layer".concat(e.layer.length>0?" ".concat(e.layer):""," {")),r+=e.css,t&&(r+="}"),e.media&&(r+="}"),e.supports&&(r+="}"),(a=e.sourceMap)&&"u">typeof btoa&&(r+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(a))))," */")),o.styleTagTransform(r,l,o.options)},remove:function(){var o;null===(o=l).parentNode||o.parentNode.removeChild(o)}}}},113(o){o.exports=function(o,l){if(l.styleSheet)l.styleSheet.cssText=o;else{for(;l.firstChild;)l.removeChild(l.firstChild);l.appendChild(document.createTextNode(o))}}},579(o,l,e){var r=e(72),t=e.n(r),a=e(825),p=e.n(a),n=e(659),s=e.n(n),i=e(56),m=e.n(i),d=e(540),c=e.n(d),u=e(113),f=e.n(u),b=e(475),h={};h.styleTagTransform=f(),h.setAttributes=m(),h.insert=s().bind(null,"head"),h.domAPI=p(),h.insertStyleElement=c(),t()(b.A,h),b.A&&b.A.locals&&b.A.locals}}]);
