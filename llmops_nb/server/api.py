@@ -15,9 +15,9 @@ from ..display import finite
 from ..errors import InputError, LlmopsError, NotFoundError
 from ..evals.comparison import Comparison
 from ..index.vector import indexes, load_index, search
-from ..monitor import monitor, monitored_models
-from ..monitor.store import last_report
-from ..monitor.traceview import trace_view
+from ..monitoring import monitor, monitored_models
+from ..monitoring.store import last_report
+from ..monitoring.traceview import trace_view
 from ..tracking.runs import check_run_id, get_run, query_runs, reap_crashed_runs
 from ..tracking.trace_query import check_model, traces
 from ..workspace import DB_NAME, Workspace, check_name, workspace
@@ -160,11 +160,11 @@ class Api:
         limit = whole_number("limit", limit, minimum=1, maximum=500)
         offset = whole_number("offset", offset, minimum=0)
         if self.workspace(required=False) is None:
-            return {"version": 1, "offset": offset, "limit": limit, "rows": []}
+            return {"version": 1, "offset": offset, "limit": limit, "total": 0, "rows": []}
         table = traces(model=model, since=since, until=until, tags=list(tags) or None,
                        run=check_run_id(run) if run else None, limit=limit, offset=offset)
         rows = [{**r, "prompt": _clip(r["prompt"]), "output": _clip(r["output"])} for r in table.rows]
-        return {"version": 1, "offset": offset, "limit": limit, "rows": rows}
+        return {"version": 1, "offset": offset, "limit": limit, "total": table.total, "rows": rows}
 
     def trace(self, call_id: Any) -> Dict[str, Any]:
         self.workspace()
@@ -193,7 +193,8 @@ class Api:
                 raise InputError(f"{key} must be a string or a number, got {type(value).__name__}")
         self.workspace()
         return monitor(model=body.get("model"), since=body.get("since"), until=body.get("until"),
-                       reference=body.get("reference"), sample=body.get("sample", 200)).to_dict()
+                       reference=body.get("reference"),
+                       sample=200 if body.get("sample") is None else body["sample"]).to_dict()
 
 
 MONITOR_FIELDS = {"model", "since", "until", "reference", "sample"}

@@ -126,7 +126,8 @@ def traces(model: Optional[str] = None, since: TimeSpec = None, until: TimeSpec 
     where, params = where_clause(model, lo, hi, check_tags(tags), run)
     rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM generations{where} ORDER BY ts DESC, id DESC "
                       "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
-    return TracesTable([_decode(r) for r in rows], limit=limit, offset=offset)
+    total = db.execute(f"SELECT count(*) FROM generations{where}", params).fetchone()[0]
+    return TracesTable([_decode(r) for r in rows], limit=limit, offset=offset, total=total)
 
 
 def _context_text(context: Optional[list]) -> str:
@@ -145,9 +146,10 @@ class TracesTable(ResultTable):
     noun = "logged calls"
     caption = "logged calls, newest first"
 
-    def __init__(self, rows: List[dict], *, limit: int = 50, offset: int = 0):
+    def __init__(self, rows: List[dict], *, limit: int = 50, offset: int = 0, total: Optional[int] = None):
         super().__init__(rows)
         self.limit, self.offset = limit, offset
+        self.total = len(rows) + offset if total is None else total  # calls the filters select, all pages
 
     @property
     def ids(self) -> List[int]:
