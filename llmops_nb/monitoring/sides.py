@@ -91,14 +91,27 @@ def read(side: Side, model: Optional[str], tags: Optional[dict], *, sample: int,
     side.numbers = {n: arr[:, i] for i, n in enumerate(names)}
     side.volume = len(arr)
     side.models = [r[0] for r in db.execute(f"SELECT DISTINCT model FROM generations{where} LIMIT 20", params)]
-    texted = arr[(arr[:, 8] == 0)][:, 0].astype(np.int64).tolist() if len(arr) else []
+    texted = arr[(arr[:, 8] == 0)][:, 0].astype(np.uint64) if len(arr) else np.zeros(0, dtype=np.uint64)
     side.without_text = side.volume - len(texted)
-    ids = sorted(random.Random(seed).sample(texted, sample)) if len(texted) > sample else texted
+    ids = stable_sample(texted, sample, seed)
     rows = {r[0]: r for r in select_in(db, "SELECT id, prompt, output FROM generations WHERE id IN ({ids})", ids)}
     side.ids = [i for i in ids if i in rows]
     side.prompts = [rows[i][1] for i in side.ids]
     side.outputs = [rows[i][2] for i in side.ids]
     return side
+
+
+def stable_sample(ids: np.ndarray, k: int, seed: int = 0) -> List[int]:
+    """The `k` ids with the smallest seeded hash (bottom-k sampling): random, yet a window that moves a little keeps
+    almost the same sample, so a repeated report finds its texts in the embedding cache."""
+    if len(ids) <= k:
+        return sorted(int(i) for i in ids)
+    with np.errstate(over="ignore"):  # the hash wraps around by design
+        h = (ids + np.uint64(seed + 1)) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+    return sorted(int(i) for i in ids[np.argpartition(h, k)[:k]])
 
 
 def texts_side(texts: Sequence[Any], *, sample: int, seed: int = 0, label: str = "") -> Side:
