@@ -57,7 +57,7 @@ class Timeline(ChartBundle):
         }
 
     def svg(self, *, standalone: bool = True) -> str:
-        w, h, left, bottom = 420, 150, 40, 22
+        w, h, left, bottom = 460, 150, 20, 22
         pts = list(self.points)
         parts = [svg_open(w, h, self.title, standalone),
                  f"<text class='muted' fill='currentColor' x='{left}' y='12'>{esc(self.title)}</text>"]
@@ -79,8 +79,8 @@ class Timeline(ChartBundle):
         if line:
             parts.append(f"<polyline class='rule' stroke='currentColor' fill='none' points='{' '.join(line)}'/>")
         parts.append(f"<text class='muted' fill='currentColor' x='{left}' y='{h - 6}' font-size='10'>"
-                     f"{esc(fmt_time(pts[0]['t']))} · bars: calls (max {top}) · line: latency p50 "
-                     f"(max {lat_top:.3g} s)</text></svg>")
+                     f"from {esc(fmt_time(pts[0]['t']))} · bars: calls (max {top}) · line: latency p50 "
+                     f"(max {lat_top * 1000:.3g} ms)</text></svg>")
         return "".join(parts)
 
 

@@ -35,10 +35,13 @@ class Figures:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in asdict(self).items()}
 
 
-LABELS = {"volume": "calls", "latency_p50": "latency p50 (s)", "latency_p95": "latency p95 (s)",
+LABELS = {"volume": "calls", "latency_p50": "latency p50 (ms)", "latency_p95": "latency p95 (ms)",
           "error_rate": "error rate", "empty_share": "empty answers", "output_chars_p50": "output chars p50",
           "output_chars_p95": "output chars p95", "tokens_out_mean": "tokens out (mean)",
           "with_context": "calls with retrieved context", "groundedness": "groundedness (sampled)"}
+
+
+SHOWN_IN_MS = ("latency_p50", "latency_p95")  # kept in seconds, shown in milliseconds (traced calls take microseconds)
 
 
 def figures(side: Side) -> Figures:
@@ -103,4 +106,4 @@ def add_groundedness(side: Side, fig: Figures, embed) -> None:
         fig.groundedness, fig.grounded_n = float(np.mean(scores)), len(scores)
 
 
-__all__ = ["Figures", "GROUNDED_SAMPLE", "LABELS", "add_groundedness", "figures"]
+__all__ = ["Figures", "GROUNDED_SAMPLE", "LABELS", "SHOWN_IN_MS", "add_groundedness", "figures"]

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from ..display import STYLE, esc, finite, html_table, text_table
 from .charts import NullChart, Timeline
-from .figures import LABELS, Figures
+from .figures import LABELS, SHOWN_IN_MS, Figures
 
 MONITOR_MIME = "application/vnd.llmops.monitor+json"
 
@@ -113,7 +113,8 @@ class MonitorReport:
             a, b = getattr(self.current, key), getattr(self.baseline, key)
             if a is None and b is None:
                 continue
-            rows.append({"figure": label, "current": _num(a), "reference": _num(b)})
+            scale = 1000.0 if key in SHOWN_IN_MS else 1.0
+            rows.append({"figure": label, "current": _num(a, scale), "reference": _num(b, scale)})
         return rows
 
     def _drift_rows(self) -> List[dict]:
@@ -168,10 +169,13 @@ class MonitorReport:
         return {MONITOR_MIME: self.to_dict(), "text/html": self._repr_html_(), "text/plain": str(self)}
 
 
-def _num(v: Any) -> Any:
+def _num(v: Any, scale: float = 1.0) -> Any:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return None
-    return round(v, 4) if isinstance(v, float) else v
+    if isinstance(v, float):
+        v *= scale
+        return float(f"{v:.3g}") if abs(v) < 1 else round(v, 3)
+    return v
 
 
 def _short(text: str, width: int = 100) -> str:
