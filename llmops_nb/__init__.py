@@ -61,9 +61,9 @@ _LAZY = {
     "trace": "llmops_nb.tracking.tracer",
     "traces": "llmops_nb.tracking.trace_query",
     "TracesTable": "llmops_nb.tracking.trace_query",
-    "monitor": "llmops_nb.monitor",
-    "MonitorReport": "llmops_nb.monitor",
-    "monitored_models": "llmops_nb.monitor",
+    "monitor": "llmops_nb.monitoring",
+    "MonitorReport": "llmops_nb.monitoring",
+    "monitored_models": "llmops_nb.monitoring",
 }
 
 

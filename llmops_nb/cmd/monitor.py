@@ -4,14 +4,6 @@ from __future__ import annotations
 from ..commands import arg, command, group
 
 
-def _reference(text):
-    """A window given as START..END on the command line; anything else is passed on as it is."""
-    if text is not None and ".." in text:
-        start, _, end = text.partition("..")
-        return (start.strip(), end.strip())
-    return text
-
-
 @command("monitor", "drift of prompts and outputs, latency, errors: the current window against a reference",
          arg("--model", metavar="M", help="only this model's calls (default: all)"),
          arg("--since", metavar="T", help="current window from T: epoch seconds, ISO date/time or a span ago like 7d; "
@@ -26,11 +18,11 @@ def _reference(text):
          arg("--alpha", type=float, default=0.01, metavar="P", help="flag drift when p <= P (default 0.01)"),
          arg("--models", action="store_true", help="list logged models with their last verdict instead"))
 def _monitor(ns, ctx):
-    from ..monitor import monitor, monitored_models
+    from ..monitoring import monitor, monitored_models
 
     if ns.models:
         return monitored_models()
-    return monitor(model=ns.model, since=ns.since, until=ns.until, reference=_reference(ns.reference),
+    return monitor(model=ns.model, since=ns.since, until=ns.until, reference=ns.reference,
                    tags=ns.tag, sample=ns.sample, alpha=ns.alpha)
 
 
@@ -40,6 +32,6 @@ group("trace", "show one logged call")
 @command("trace show", "one logged call in full: prompt, retrieved passages with scores, output, timing",
          arg("id", type=int, help="the call's id (traces lists them)"))
 def _trace_show(ns, ctx):
-    from ..monitor.traceview import trace_view
+    from ..monitoring.traceview import trace_view
 
     return trace_view(ns.id)

@@ -34,7 +34,7 @@ from .loading import LoadedModel, load_model, resolve_device
 from .outputs import Generation, Generations
 from .prompts import to_chat
 from .registered import FineTunedModel
-from .response_cache import ResponseStore, cached_responses, clear_cache, context_entries, tags_json
+from .response_cache import ResponseStore, cached_responses, check_tags_json, clear_cache, context_entries
 from .runtime import require_torch
 
 
@@ -59,7 +59,7 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
     batch_size = whole_number("batch_size", batch_size, minimum=1, hint="prompts per forward pass, e.g. 48")
     temperature = real_number("temperature", temperature, minimum=0, hint="0 is greedy; sample with e.g. 0.7")
     seed = whole_number("seed", seed)
-    contexts, tags_s = context_entries(context, len(prompts)), tags_json(tags)
+    contexts, tags_s = context_entries(context, len(prompts)), check_tags_json(tags)
 
     if isinstance(model, FineTunedModel):
         model = model.name

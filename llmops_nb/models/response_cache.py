@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..config import log_text_mode
 from ..errors import InputError
 from ..tracking.runs import active_run
-from ..tracking.trace_log import context_json, private
+from ..tracking.trace_log import context_json, private, tags_json
 from ..workspace import select_in, transaction, workspace
 from .outputs import Generation
 
@@ -64,7 +64,7 @@ def context_entries(context: Any, n: int) -> List[Optional[str]]:
     return out
 
 
-def tags_json(tags: Any) -> Optional[str]:
+def check_tags_json(tags: Any) -> Optional[str]:
     """The `tags` column for `generate(tags=...)`: a dict with string keys, as sorted JSON (None when empty)."""
     if tags is None:
         return None
@@ -73,7 +73,7 @@ def tags_json(tags: Any) -> Optional[str]:
     bad = [k for k in tags if not isinstance(k, str)]
     if bad:
         raise InputError(f"tag names must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
-    return json.dumps(tags, default=str, sort_keys=True) if tags else None
+    return tags_json(tags)
 
 
 class ResponseStore:
@@ -132,4 +132,4 @@ def clear_cache(model: Optional[str] = None) -> int:
     return db.execute("DELETE FROM generation_cache WHERE model=?", (str(model),)).rowcount
 
 
-__all__ = ["ResponseStore", "cached_responses", "clear_cache", "context_entries", "tags_json"]
+__all__ = ["ResponseStore", "cached_responses", "check_tags_json", "clear_cache", "context_entries"]

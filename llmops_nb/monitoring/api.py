@@ -17,7 +17,7 @@ import re
 import time
 from typing import Any, Dict, List, Optional
 
-from ..checks import whole_number
+from ..checks import real_number, whole_number
 from ..display import fmt_time
 from ..errors import InputError
 from ..tracking.trace_query import check_model, check_tags, parse_time
@@ -29,6 +29,9 @@ from .report import DriftResult, MonitorReport
 from .store import save_report
 
 VIEW_CHARS = 300  # head and tail kept of a long text before embedding
+MAX_SAMPLE = 5000  # current items per report (the reference gets twice as many): beyond, embedding takes minutes
+MAX_PERMUTATIONS = 10_000
+EXAMPLE_CHARS = 2000  # a farthest example (and its nearest reference text) as kept in the report
 _MARKUP = re.compile(r"<\|[^|>]{1,40}\|>|<s>|</s>|\[/?INST\]")
 
 
@@ -39,6 +42,12 @@ def text_view(text: str) -> str:
     return flat or "(empty)"
 
 
+def _clip(text: str) -> str:
+    if len(text) <= EXAMPLE_CHARS:
+        return text
+    return text[:EXAMPLE_CHARS] + f"… ({len(text) - EXAMPLE_CHARS:,} more characters)"
+
+
 def _sides(model, tags, lo, hi, reference, sample, seed):
     if lo is None and reference is None and hi is None:
         return S.default_sides(model, tags)
@@ -46,7 +55,8 @@ def _sides(model, tags, lo, hi, reference, sample, seed):
         if reference is not None:
             ref = S.reference_side(reference, S.window(None, hi), sample=2 * sample, seed=seed + 1)
             if ref.kind == "run":
-                _, last = S.run_span(ref, model, tags)
+                _, last = S.run_span(ref, None, None)
+                last = last if last is not None else ref.ended_at
                 cur = S.window(last + 1e-6 if last is not None else None, hi, f"after run {ref.run}")
             elif ref.kind == "window":
                 cur = S.window(ref.end, hi, "after the reference window")
@@ -55,6 +65,8 @@ def _sides(model, tags, lo, hi, reference, sample, seed):
             return cur, ref
         lo = hi - S.DAY
     end = hi if hi is not None else time.time()
+    if lo > end:
+        raise InputError(f"since ({fmt_time(lo)}) is in the future; nothing is logged after now")
     cur = S.window(lo, hi)
     if reference is None:
         return cur, S.window(lo - (end - lo), lo, "the window of equal length before")
@@ -79,8 +91,8 @@ def _drift(kind: str, cur: List[str], ref: Optional[List[str]], embed, *, alpha:
                                   f"at least {MIN_ITEMS} on each side are needed for a verdict")
     cur_v, ref_v = embed([text_view(t) for t in cur]), embed([text_view(t) for t in ref])
     test = drift_test(cur_v, ref_v, alpha=alpha, permutations=permutations, seed=seed)
-    examples = [{"index": i, "text": cur[i], "distance": float(test.nearest_distance[i]),
-                 "nearest": ref[int(test.nearest_index[i])]} for i in farthest(test, 5)]
+    examples = [{"index": i, "text": _clip(cur[i]), "distance": float(test.nearest_distance[i]),
+                 "nearest": _clip(ref[int(test.nearest_index[i])])} for i in farthest(test, 5)]
     return DriftResult(kind, "ok", test.method, test.statistic, test.p_value, alpha, len(cur), len(ref),
                        null=[float(x) for x in test.null], examples=examples)
 
@@ -108,10 +120,10 @@ def monitor(model: Optional[str] = None, since: Any = None, until: Any = None, r
     """Operational figures and prompt/output drift of the current window against `reference` (see the module
     docstring for the defaults). `sample`: current items tested (the reference gets twice as many)."""
     started = time.perf_counter()
-    sample = whole_number("sample", sample, minimum=MIN_ITEMS, hint=f"at least {MIN_ITEMS}, e.g. 200")
-    permutations = whole_number("permutations", permutations, minimum=99, hint="e.g. 500")
-    if not 0 < float(alpha) < 1:
-        raise InputError(f"alpha must be between 0 and 1, got {alpha!r}")
+    sample = whole_number("sample", sample, minimum=MIN_ITEMS, maximum=MAX_SAMPLE, hint="e.g. 200")
+    permutations = whole_number("permutations", permutations, minimum=99, maximum=MAX_PERMUTATIONS, hint="e.g. 500")
+    alpha = real_number("alpha", alpha, above=0, below=1, hint="the p-value at which drift is flagged, e.g. 0.01")
+    seed = whole_number("seed", seed)
     tags = check_tags(tags)
     if model is not None:
         model = check_model(model)
@@ -121,6 +133,8 @@ def monitor(model: Optional[str] = None, since: Any = None, until: Any = None, r
     cur, ref = _sides(model, tags, lo, hi, reference, sample, seed)
     S.read(cur, model, tags, sample=sample, seed=seed)
     S.read(ref, model, tags, sample=2 * sample, seed=seed + 1)
+    if ref.kind == "run" and model is not None and ref.volume == 0:
+        S.read(ref, None, tags, sample=2 * sample, seed=seed + 1)  # a run of another model: allowed, and noted
     fig_cur, fig_ref = figures(cur), figures(ref)
     notes = _notes(model, cur, ref)
     drift: Dict[str, DriftResult] = {}
@@ -137,7 +151,7 @@ def monitor(model: Optional[str] = None, since: Any = None, until: Any = None, r
         kw = dict(alpha=float(alpha), permutations=permutations, seed=seed)
         drift["prompt"] = _drift("prompt", cur.prompts, ref.prompts, vectors, **kw)
         drift["output"] = _drift("output", cur.outputs or [], ref.outputs, vectors, **kw)
-        if all(d.status == "insufficient data" for d in drift.values()):
+        if not any(d.status == "ok" for d in drift.values()):
             status = "insufficient data"
         add_groundedness(cur, fig_cur, vectors)
         add_groundedness(ref, fig_ref, vectors)

@@ -20,10 +20,12 @@ def buckets(ts: np.ndarray, latency: np.ndarray, n: int = 24) -> List[dict]:
     width = max((hi - lo) / n, 1e-9)
     which = np.minimum(((ts - lo) / width).astype(np.int64), n - 1)
     out = []
+    finite = np.isfinite(latency)
     for b in range(n):
         sel = which == b
+        lat = latency[sel & finite]
         out.append({"t": lo + b * width, "calls": int(sel.sum()),
-                    "latency_p50": float(np.median(latency[sel])) if sel.any() else None})
+                    "latency_p50": float(np.median(lat)) if len(lat) else None})
     return out
 
 

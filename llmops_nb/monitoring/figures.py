@@ -52,9 +52,10 @@ def figures(side: Side) -> Figures:
         return Figures(volume=0)
     ok = (n["error"] == 0) & (n["no_text"] == 0)
     chars = n["out_chars"][ok]
+    latency = n["latency_s"][np.isfinite(n["latency_s"])]  # a user's t.log(latency_s=...) may have been anything
     q = (lambda a, p: float(np.percentile(a, p)) if len(a) else None)
     return Figures(
-        volume=side.volume, latency_p50=q(n["latency_s"], 50), latency_p95=q(n["latency_s"], 95),
+        volume=side.volume, latency_p50=q(latency, 50), latency_p95=q(latency, 95),
         error_rate=float(n["error"].mean()), empty_share=float(n["empty"][ok].mean()) if ok.any() else None,
         output_chars_p5=q(chars, 5), output_chars_p50=q(chars, 50), output_chars_p95=q(chars, 95),
         output_chars_mean=float(chars.mean()) if len(chars) else None,

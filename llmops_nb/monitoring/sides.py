@@ -42,6 +42,7 @@ class Side:
     outputs: Optional[List[str]] = None  # None: this side has no outputs (dataset, texts)
     without_text: int = 0  # rows logged under log_text="none" (counted, not sampled)
     numbers: Dict[str, np.ndarray] = field(default_factory=dict)  # ts, latency_s, error, out_chars, tokens_out, ...
+    ended_at: Optional[float] = None  # a run side: when the run ended (or began, while it runs)
 
     @property
     def from_log(self) -> bool:
@@ -64,7 +65,9 @@ def run_side(run_id: str) -> Side:
     from ..tracking.runs import get_run
 
     run = get_run(run_id)
-    return Side("run", f"run {run.id} ({run.name})", run=run.id)
+    side = Side("run", f"run {run.id} ({run.name})", run=run.id)
+    side.ended_at = run.ended_at or run.started_at
+    return side
 
 
 def _filters(side: Side, model: Optional[str], tags: Optional[dict]) -> tuple:
@@ -107,7 +110,7 @@ def stable_sample(ids: np.ndarray, k: int, seed: int = 0) -> List[int]:
     if len(ids) <= k:
         return sorted(int(i) for i in ids)
     with np.errstate(over="ignore"):  # the hash wraps around by design
-        h = (ids + np.uint64(seed + 1)) * np.uint64(0x9E3779B97F4A7C15)
+        h = (ids + np.uint64((seed + 1) % (1 << 63))) * np.uint64(0x9E3779B97F4A7C15)
         h ^= h >> np.uint64(29)
         h *= np.uint64(0xBF58476D1CE4E5B9)
         h ^= h >> np.uint64(32)
@@ -115,6 +118,8 @@ def stable_sample(ids: np.ndarray, k: int, seed: int = 0) -> List[int]:
 
 
 def texts_side(texts: Sequence[Any], *, sample: int, seed: int = 0, label: str = "") -> Side:
+    if not len(texts):
+        raise InputError("the reference list is empty; give at least 30 prompts, a run id or a dataset name")
     bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if bad:
         raise InputError(f"reference item {bad[0]} is a {type(texts[bad[0]]).__name__}, not a string; give a list "
@@ -150,19 +155,28 @@ def _is_window(reference: Any) -> bool:
 
 
 def reference_side(reference: Any, current: Side, *, sample: int, seed: int = 0) -> Side:
-    """The reference `reference` names: a (start, end) window, a span like "7d" (that long, ending where the
-    current window starts), a run id, a dataset name[@vN], or a list of strings."""
+    """The reference `reference` names: a (start, end) window or "START..END", a span like "7d" (that long, ending
+    where the current window starts), a time (from then until the current window), a run or its id, a dataset
+    name[@vN], or a list of strings."""
     if _is_window(reference):
         lo, hi = parse_time(reference[0], "reference start"), parse_time(reference[1], "reference end")
         return window(lo, hi)
     if isinstance(reference, (list, tuple)):
         return texts_side(reference, sample=sample, seed=seed)
-    if isinstance(reference, (_dt.datetime, _dt.date, int, float)) and not isinstance(reference, bool):
+    if _is_time(reference):
         return window(parse_time(reference, "reference"), current.start)
+    if isinstance(getattr(reference, "id", None), str) and hasattr(reference, "started_at"):
+        return run_side(reference.id)  # a Run object
     if not isinstance(reference, str) or not reference.strip():
         raise InputError(f"reference must be a window (start, end), a span like '7d', a run id, a dataset name or a "
                          f"list of prompts; got {type(reference).__name__}")
-    text = reference.strip()
+    return _named_reference(reference.strip(), current, sample=sample, seed=seed)
+
+
+def _named_reference(text: str, current: Side, *, sample: int, seed: int) -> Side:
+    if ".." in text:
+        start, _, end = text.partition("..")
+        return window(parse_time(start.strip(), "reference start"), parse_time(end.strip(), "reference end"))
     if is_span(text):
         end = current.start if current.start is not None else parse_time("0s", "reference")
         start = end - (parse_time("0s", "reference") - parse_time(text, "reference"))
@@ -170,17 +184,24 @@ def reference_side(reference: Any, current: Side, *, sample: int, seed: int = 0)
     try:
         return dataset_side(text, sample=sample, seed=seed)
     except NotFoundError:
-        pass
+        if "@" in text:
+            raise  # an existing dataset's missing version: its message names the versions there are
+    except InputError:
+        pass  # not a dataset name at all (spaces, brackets ...)
     if RUN_ID.match(text.lower()):
         try:
             return run_side(text.lower())
         except NotFoundError:
             pass
+    try:
+        return window(parse_time(text, "reference"), current.start)
+    except InputError:
+        pass
     from ..data.datasets import datasets
 
     names = [d["name"] for d in datasets().rows]
-    raise not_found("reference", text, names, hint="give a run id, a dataset name[@vN], a span like '7d', a "
-                                                   "(start, end) window or a list of prompts")
+    raise not_found("reference", text[:80], names, hint="give a run id, a dataset name[@vN], a span like '7d', a "
+                                                        "window START..END, or (from Python) a list of prompts")
 
 
 def latest_run(model: Optional[str], tags: Optional[dict], before: Optional[float] = None) -> Optional[Side]:

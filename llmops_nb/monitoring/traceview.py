@@ -15,7 +15,7 @@ COLUMNS = ("id", "ts", "source", "model", "prompt", "output", "context", "latenc
            "error", "run_id", "tags", "text_mode", "as_repr", "cached")
 
 
-@dataclass
+@dataclass(repr=False)
 class TraceView:
     id: int
     ts: float
@@ -40,11 +40,31 @@ class TraceView:
             "id", "ts", "source", "model", "prompt", "output", "latency_s", "tokens_in", "tokens_out", "error",
             "run_id", "tags", "text_mode", "as_repr", "cached", "passages", "note")}}))
 
+    @property
+    def text_notes(self) -> List[str]:
+        """What the prompt and output shown are: not logged, redacted, or the repr of a non-string."""
+        notes = []
+        if self.text_mode == "none":
+            notes.append("the prompt and output were not logged (log_text='none' when the call was made)")
+        elif self.text_mode == "redacted":
+            notes.append("the prompt and output were logged with PII redacted (log_text='redacted')")
+        if self.as_repr:
+            notes.append(f"{' and '.join(self.as_repr)} {'were' if len(self.as_repr) > 1 else 'was'} not a string: "
+                         "stored as its repr()")
+        return notes
+
+    def __repr__(self) -> str:
+        return f"TraceView(call {self.id}, {self.model!r}, {fmt_time(self.ts)})"
+
+    def _repr_pretty_(self, p, cycle) -> None:  # IPython's text/plain: the view itself
+        p.text(str(self))
+
     def __str__(self) -> str:
         lines = [f"call {self.id} · {self.model} · {fmt_time(self.ts)} · {self.latency_s:.3f}s · "
                  f"{self.tokens_in} → {self.tokens_out} tokens" + (f" · run {self.run_id}" if self.run_id else "")]
         if self.error:
             lines.append(f"error: {self.error}")
+        lines += [f"note: {n}" for n in self.text_notes]
         lines += ["prompt:", self.prompt, ""]
         for p in self.passages:
             score = "" if p["score"] is None else f" ({p['score']:.3f})"
@@ -60,8 +80,9 @@ class TraceView:
                 "run": self.run_id or "", "tags": json.dumps(self.tags) if self.tags else "",
                 "error": self.error or ""}
         rows = [{"field": k, "value": v} for k, v in head.items() if v != ""]
-        parts = [STYLE, html_table(rows, ["field", "value"], caption=f"logged call {self.id}"),
-                 "<div class='llmops-cap'>prompt</div>", f"<pre>{esc(self.prompt)}</pre>"]
+        parts = [STYLE, html_table(rows, ["field", "value"], caption=f"logged call {self.id}")]
+        parts += [f"<div class='llmops-muted'>{esc(n)}</div>" for n in self.text_notes]
+        parts += ["<div class='llmops-cap'>prompt</div>", f"<pre>{esc(self.prompt)}</pre>"]
         if self.passages:
             parts.append(html_table([{"id": p["id"], "score": p["score"], "text": p["text"] or "(text not found)"}
                                      for p in self.passages], ["id", "score", "text"], caption="retrieved passages",

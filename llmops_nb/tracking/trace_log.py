@@ -11,6 +11,7 @@ process, and the row is dropped.
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from typing import Any, Optional, Sequence, Tuple
@@ -63,6 +64,23 @@ def context_json(context_ids: Optional[Sequence[Any]], scores: Optional[Sequence
     return json.dumps([[i, None if s is None else float(s)] for i, s in zip(ids, score_list)])
 
 
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN/inf are not JSON: SQLite's JSON functions would refuse the whole row
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def tags_json(tags: Optional[dict]) -> Optional[str]:
+    """Tags as strict JSON (sorted keys; non-finite numbers as text, anything else not JSON as its str), or None."""
+    if not tags:
+        return None
+    return json.dumps(_json_safe(tags), default=str, sort_keys=True, allow_nan=False)
+
+
 def trace_row(*, model: str, prompt: Any, output: Any, latency_s: float, run_id: Optional[str],
               tokens_in: Optional[int] = None, tokens_out: Optional[int] = None, error: Optional[str] = None,
               context_ids=None, scores=None, tags: Optional[dict] = None, ts: Optional[float] = None) -> tuple:
@@ -74,7 +92,7 @@ def trace_row(*, model: str, prompt: Any, output: Any, latency_s: float, run_id:
     return (time.time() if ts is None else ts, run_id, str(model), "", private(prompt_text, mode),
             private(output_text, mode), int(tokens_in or 0), int(tokens_out or 0), float(latency_s), 0, None, "{}",
             "trace", private_error(error, mode), context_json(context_ids, scores),
-            json.dumps(tags, default=str, sort_keys=True) if tags else None, mode, reprs)
+            tags_json(tags), mode, reprs)
 
 
 def write_trace(row: tuple) -> bool:
@@ -97,4 +115,4 @@ def write_trace(row: tuple) -> bool:
         return False
 
 
-__all__ = ["as_text", "context_json", "private", "private_error", "trace_row", "write_trace"]
+__all__ = ["as_text", "context_json", "private", "private_error", "tags_json", "trace_row", "write_trace"]

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
+import numbers
 import re
 import time
 from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
 
 from ..checks import whole_number
 from ..display import ResultTable, esc, fmt_time, html_table, text_table
 from ..errors import InputError, not_found
 from ..workspace import workspace
+from .runs import check_run_id, get_run
 
 TimeSpec = Union[None, int, float, str, _dt.datetime, _dt.date]
 _AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
@@ -20,15 +25,28 @@ COLUMNS = ["id", "ts", "source", "model", "prompt", "output", "context", "latenc
            "error", "run_id", "tags", "text_mode"]
 
 
+MAX_EPOCH = 1e11  # about the year 5138: anything further is a typo, and datetime cannot show it
+
+
+def _finite_time(value: float, name: str, given: Any) -> float:
+    if not math.isfinite(value) or abs(value) > MAX_EPOCH:
+        raise InputError(f"{name} must be a time within the years 1-5000 (epoch seconds, a datetime, an ISO date or a "
+                         f"span like '7d'); got {given!r}")
+    return float(value)
+
+
 def parse_time(value: TimeSpec, name: str = "since", now: Optional[float] = None) -> Optional[float]:
     """Epoch seconds from epoch seconds, a datetime/date, "7d"/"2h"/"30m"/"45s"/"1w" (that long ago) or an ISO
-    date/time string. One-line InputError otherwise."""
+    date/time string. One-line InputError otherwise (NaN, infinities and absurd epochs included)."""
     if value is None:
         return None
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise InputError(f"{name} must be a time, got {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, numbers.Real):
+        try:
+            return _finite_time(float(value), name, value)
+        except OverflowError:  # an int past a float's range
+            return _finite_time(math.inf, name, value)
     if isinstance(value, _dt.datetime):
         return value.timestamp()
     if isinstance(value, _dt.date):
@@ -36,17 +54,39 @@ def parse_time(value: TimeSpec, name: str = "since", now: Optional[float] = None
     if isinstance(value, str):
         m = _AGO.match(value)
         if m:
-            return (time.time() if now is None else now) - float(m.group(1)) * _UNIT_S[m.group(2).lower()]
+            ago = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
+            return _finite_time((time.time() if now is None else now) - ago, name, value)
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             pass
+        else:
+            return _finite_time(number, name, value)
         try:
             return _dt.datetime.fromisoformat(value.strip()).timestamp()
         except ValueError:
             pass
     raise InputError(f"{name} must be epoch seconds, a datetime, an ISO date or a span like '7d', '2h', '30m'; "
                      f"got {value!r}")
+
+
+def _tag_clause(key: str, value: Any) -> tuple:
+    """One tag filter as SQL over json_each (any key, however quoted) and its parameters: None matches null, True
+    and False (or the texts 'true'/'false' from a command line) match JSON booleans, lists and dicts match equal
+    JSON, anything else matches the value's text (3 matches "3" and 3)."""
+    each = "EXISTS (SELECT 1 FROM json_each(generations.tags) AS t WHERE t.key = ? AND {})"
+    if value is None:
+        cond, params = "t.type = 'null'", []
+    elif isinstance(value, (bool, np.bool_)):
+        cond, params = "t.type = ?", ["true" if value else "false"]
+    elif isinstance(value, (list, tuple, dict)):
+        cond, params = "t.type IN ('array', 'object') AND t.value = json(?)", [json.dumps(value, default=str)]
+    elif isinstance(value, str) and value.lower() in ("true", "false"):
+        cond, params = "(t.type = ? OR (t.type = 'text' AND t.value = ?))", [value.lower(), value]
+    else:
+        cond, params = "t.type NOT IN ('array', 'object', 'null') AND CAST(t.value AS TEXT) = ?", [str(value)]
+    # a row whose tags are not valid JSON (none are written so, but a hand-edited one) is skipped, not an error
+    return f"(CASE WHEN json_valid(generations.tags) THEN {each.format(cond)} ELSE 0 END)", [str(key), *params]
 
 
 def where_clause(model, since, until, tags, run) -> tuple:
@@ -61,18 +101,13 @@ def where_clause(model, since, until, tags, run) -> tuple:
         clauses.append("ts < ?")
         params.append(until)
     for key, value in (tags or {}).items():
-        clauses.append("CAST(json_extract(tags, ?) AS TEXT) = ?")
-        params += ["$." + json.dumps(str(key)), _tag_text(value)]
+        clause, extra = _tag_clause(key, value)
+        clauses.append(clause)
+        params += extra
     if run is not None:
         clauses.append("run_id = ?")
         params.append(str(getattr(run, "id", run)))
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _tag_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"  # json_extract reads JSON true/false as 1/0
-    return str(value)
 
 
 def check_tags(tags) -> Optional[Dict[str, Any]]:
@@ -106,7 +141,8 @@ def check_model(model: Any) -> str:
     db = workspace().db
     if db.execute("SELECT 1 FROM generations WHERE model = ? LIMIT 1", (name,)).fetchone() is None:
         seen = [r[0] for r in db.execute("SELECT DISTINCT model FROM generations LIMIT 1000")]
-        raise not_found("model", name, seen, hint="" if seen else "nothing is logged yet")
+        shown = ", ".join(f"'{m}'" for m in seen[:10]) + (f" and {len(seen) - 10} more" if len(seen) > 10 else "")
+        raise not_found("model", name, seen, hint=f"the log has calls of {shown}" if seen else "nothing is logged yet")
     return name
 
 
@@ -123,6 +159,8 @@ def traces(model: Optional[str] = None, since: TimeSpec = None, until: TimeSpec 
     db = workspace().db
     if model is not None:
         model = check_model(model)
+    if run is not None:
+        run = get_run(check_run_id(str(getattr(run, "id", run)))).id  # a unique prefix names its run
     where, params = where_clause(model, lo, hi, check_tags(tags), run)
     rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM generations{where} ORDER BY ts DESC, id DESC "
                       "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()

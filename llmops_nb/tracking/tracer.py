@@ -16,6 +16,7 @@ import inspect
 import time
 from typing import Any, Callable, Dict, Optional, Sequence
 
+from ..checks import real_number, whole_number
 from ..errors import InputError
 from .runs import active_run
 from .trace_log import trace_row, write_trace
@@ -88,7 +89,10 @@ class trace:  # noqa: N801  (a function-like name: `@trace(...)` and `with trace
             tokens_out: Optional[int] = None, latency_s: Optional[float] = None) -> None:
         """Log one call made inside the `with` block (latency: since the block began, unless given). Logged now."""
         start = self._start if self._start is not None else time.perf_counter()
-        latency = latency_s if latency_s is not None else time.perf_counter() - start
+        latency = real_number("latency_s", latency_s, minimum=0) if latency_s is not None else \
+            time.perf_counter() - start
+        tokens_in, tokens_out = (None if v is None else whole_number(name, v, minimum=0)
+                                 for name, v in (("tokens_in", tokens_in), ("tokens_out", tokens_out)))
         self._write(str(self.model), prompt, output, latency, context_ids=context_ids, scores=scores,
                     tokens_in=tokens_in, tokens_out=tokens_out)
         self._logged = True

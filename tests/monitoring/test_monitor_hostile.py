@@ -69,17 +69,12 @@ BAD_TIMES = ["nan", "inf", "-inf", "1e309", "99999999999999999999d", float("nan"
 
 @pytest.mark.parametrize("value", [pytest.param(v, id=repr(v)) for v in BAD_TIMES])
 @pytest.mark.parametrize("name", ["since", "until"])
-@bug("trace_query.parse_time accepts NaN (the window silently becomes ' → now', 'no data') and infinities or huge "
-     "epochs that fmt_time/datetime cannot show (OverflowError traceback); it should refuse non-finite or "
-     "out-of-range times with one InputError")
 def test_monitor_refuses_non_finite_or_out_of_range_times(few, name, value):
     with pytest.raises(InputError, match=name):
         L.monitor(**{name: value}, save=False)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e309", float("nan"), float("inf")])
-@bug("traces(since=NaN/inf) answers an empty page instead of saying the time is not a time "
-     "(trace_query.parse_time accepts non-finite values)")
 def test_traces_refuses_non_finite_times(few, value):
     with pytest.raises(InputError, match="since"):
         L.traces(since=value)
@@ -87,15 +82,11 @@ def test_traces_refuses_non_finite_times(few, value):
 
 @pytest.mark.parametrize("reference", [pytest.param(r, id=repr(r)) for r in (
     float("nan"), float("inf"), (float("nan"), 1.0), (1.0, float("inf")), (0.0, 1e300))])
-@bug("a reference time that is NaN gives a window ' → T' and one that is infinite or huge an OverflowError "
-     "traceback (sides.reference_side -> parse_time); it should be one InputError naming the reference")
 def test_monitor_refuses_non_finite_reference_times(few, reference):
     with pytest.raises(InputError, match="reference"):
         L.monitor(since="1h", reference=reference, save=False)
 
 
-@bug("epoch seconds as a numpy integer (a pandas column's max(), say) are refused with 'since must be epoch "
-     "seconds ... got np.int64(...)': parse_time checks isinstance(int, float), not numbers.Real")
 def test_numpy_epoch_seconds_are_times(few):
     r = L.monitor(since=np.int64(int(time.time()) - 3600), save=False)
     assert r.volume == 5
@@ -107,9 +98,6 @@ def test_since_true_and_blank_are_input_errors(few):
             L.monitor(since=value, save=False)
 
 
-@bug("since in the future is answered 'a window must start before it ends (T+1h is not before T)', a window the "
-     "user never gave (api._sides builds the default reference from it); it should say since is in the future, "
-     "or report 'no data' for the empty window")
 def test_since_in_the_future_is_said_plainly(few):
     try:
         r = L.monitor(since=time.time() + 3600, save=False)
@@ -133,23 +121,17 @@ def test_alpha_outside_zero_one_is_one_error(few, alpha):
 
 
 @pytest.mark.parametrize("alpha", ["x", None, "0.05"])
-@bug("alpha is only checked with `0 < float(alpha) < 1`: 'x' is a ValueError and None a TypeError traceback, and "
-     "the string '0.05' passes (checks.real_number refuses strings everywhere else)")
 def test_alpha_that_is_not_a_number_is_one_error(few, alpha):
     with pytest.raises(InputError, match="alpha"):
         L.monitor(since="1h", alpha=alpha, save=False)
 
 
 @pytest.mark.parametrize("seed", ["x", 1.5, None])
-@bug("seed is never checked: 'x' is a TypeError ('can only concatenate str') from api._sides, 1.5 passes")
 def test_seed_must_be_a_whole_number(few, seed):
     with pytest.raises(InputError, match="seed"):
         L.monitor(since="1h", seed=seed, save=False)
 
 
-@bug("a seed below -1 crashes with OverflowError ('Python integer -4 out of bounds for uint64') once a window holds "
-     "more calls than the sample (sides.stable_sample adds seed + 1 as np.uint64); it is a seed like any other, or "
-     "one InputError")
 def test_a_negative_seed_is_a_seed_or_one_error(ws):
     ask = _bot()
     for i in range(35):
@@ -163,9 +145,6 @@ def test_a_negative_seed_is_a_seed_or_one_error(ws):
 
 
 @pytest.mark.parametrize("option, value", [("sample", 10 ** 9), ("sample", 1e9), ("permutations", 10 ** 9)])
-@bug("sample and permutations have no upper bound (api.monitor's whole_number has no maximum): sample=10**9 reads "
-     "and embeds the text of every call in the window, permutations=10**9 builds 10**9 index permutations in "
-     "drift_test; an absurd value must be refused before any work")
 def test_absurd_sample_or_permutations_are_refused_before_work(few, option, value):
     with pytest.raises(InputError, match=option):
         L.monitor(since="1h", save=False, **{option: value})
@@ -180,9 +159,6 @@ def test_too_small_sample_or_permutations_are_refused(few):
 
 # ---- references of every form -----------------------------------------------------------------------------------
 
-@bug("with a list (or dataset) reference and too few items, report.status is 'ok' and report.verdict 'no drift "
-     "detected' (api.monitor sets 'insufficient data' only when *every* drift is insufficient, and the output "
-     "drift of a list is 'not available'): a verdict without data")
 def test_too_few_items_against_a_list_is_insufficient_data_never_no_drift(few):
     r = L.monitor(since="1h", reference=["how do I open a file?"], save=False)
     assert r.drift["prompt"].status == "insufficient data"
@@ -190,8 +166,6 @@ def test_too_few_items_against_a_list_is_insufficient_data_never_no_drift(few):
     assert "no drift" not in str(r) and r.to_dict()["verdict"] != "no drift detected"
 
 
-@bug("an empty reference list is accepted and the report says 'no drift detected' (sides.texts_side takes []); it "
-     "should be refused ('give at least 30 prompts') or at least be 'insufficient data'")
 def test_an_empty_reference_list_is_never_a_verdict(few):
     try:
         r = L.monitor(since="1h", reference=[], save=False)
@@ -229,10 +203,12 @@ def test_naive_and_aware_datetimes_make_a_window(few):
     assert r.reference_side["kind"] == "window" and r.volume == 5
 
 
-@pytest.mark.parametrize("reference", ["7 days", "2024-01-01 10:00:00", "['a', 'b']", "how do I open a file"])
-@bug("a reference string with a space is answered \"bad dataset reference '...'; use NAME or NAME@vN\" "
-     "(sides.reference_side lets dataset()'s InputError escape), though the user meant a span, a time or prompts; "
-     "it should be the 'unknown reference ...; give a run id, a dataset name[@vN], a span like 7d, ...' line")
+def test_an_iso_time_as_reference_is_the_window_from_then_to_the_current_one(few):
+    r = L.monitor(since="1h", reference="2024-01-01 10:00:00", save=False)
+    assert r.reference_side["kind"] == "window" and r.reference_side["end"] == pytest.approx(time.time() - 3600, abs=60)
+
+
+@pytest.mark.parametrize("reference", ["7 days", "['a', 'b']", "how do I open a file"])
 def test_an_unreadable_reference_string_names_every_form(few, reference):
     with pytest.raises(InputError) as caught:
         L.monitor(since="1h", reference=reference, save=False)
@@ -240,8 +216,6 @@ def test_an_unreadable_reference_string_names_every_form(few, reference):
     assert "dataset reference" not in text and "span" in text and "run id" in text
 
 
-@bug("a missing version of an existing dataset ('seen@v99') is answered with the generic 'unknown reference' "
-     "line (sides.reference_side swallows dataset()'s NotFoundError), losing its \"'seen' has v1\"")
 def test_a_missing_dataset_version_says_which_versions_exist(few):
     L.load_dataset([{"text": f"how do I read file {i}?"} for i in range(3)], name="seen")
     with pytest.raises(NotFoundError) as caught:
@@ -262,8 +236,6 @@ def test_an_ambiguous_run_prefix_is_one_error(few):
         L.monitor(reference=dup, save=False)
 
 
-@bug("a Run object (what start_run returns) is refused as a reference ('got Run'), though traces(run=...) takes "
-     "one; sides.reference_side should take it as its id")
 def test_a_run_object_is_a_reference(ws):
     ask = _bot()
     with L.start_run("week-1") as first:
@@ -273,9 +245,6 @@ def test_a_run_object_is_a_reference(ws):
     assert r.reference_side["kind"] == "run" and r.reference_side["run"] == first.id
 
 
-@bug("with a run that logged no calls as reference, the current window 'after run X' starts at the beginning of "
-     "the log (api._sides: run_span gives (None, None), so window(None, ...)): calls made before the run are "
-     "counted as after it")
 def test_after_a_run_that_logged_nothing_means_after_it(ws):
     ask = _bot()
     for i in range(4):
@@ -291,9 +260,6 @@ def test_after_a_run_that_logged_nothing_means_after_it(ws):
     assert r.volume == 3, f"{r.volume} calls counted 'after run {quiet.id}', 4 of them made before it"
 
 
-@bug("issue 13: 'a reference from another model (allowed, stated in the report)'. monitor(model='bot', "
-     "reference=<run of old-bot>) filters the run by model, finds nothing and states nothing (api._notes only "
-     "speaks when the reference has models)")
 def test_a_reference_from_another_model_is_stated(ws):
     old, new = _bot("old-bot"), _bot("bot")
     with L.start_run("old") as run:
@@ -320,17 +286,12 @@ def test_odd_model_names_are_exact_names(ws):
     assert L.monitored_models().names == [name]
 
 
-@bug("an unknown model unlike any logged one is answered just \"unknown model 'zzz'\": trace_query.check_model "
-     "promises to name the models the log has, but not_found only adds a did-you-mean for close names")
 def test_an_unknown_model_names_the_logged_models(few):
     with pytest.raises(NotFoundError) as caught:
         L.monitor(model="zzz", save=False)
     assert "bot" in _one_line(str(caught.value))
 
 
-@bug("one traced call with a NaN (or inf) tag value is stored as '{\"score\": NaN}' (not JSON), and from then on "
-     "every tag filter in traces(), monitor(tags=), `llmops traces --tag` crashes with sqlite3.OperationalError "
-     "'malformed JSON' (trace_log writes json.dumps(tags) with NaN; where_clause's json_extract reads every row)")
 def test_a_nan_tag_value_does_not_break_tag_filters(ws, run_cli):
     _bot(tags={"team": "a"})("kept")
     _bot(tags={"score": float("nan")})("odd")
@@ -346,9 +307,6 @@ def test_a_nan_tag_value_does_not_break_tag_filters(ws, run_cli):
     pytest.param({"flag": True}, ["flag=true"], id="bool-as-cli-text"),
     pytest.param({'q"t': 1}, {'q"t': 1}, id="quote-in-key"),
 ])
-@bug("a tag filter equal to the tags a call was logged with finds nothing: where_clause compares str(value) "
-     "('None', '[1, 2]', 'true') with json_extract's text (NULL, '[1,2]', 1), and quotes a key with json.dumps "
-     "in a JSON path SQLite does not read")
 def test_a_tag_filter_finds_the_calls_logged_with_that_tag(ws, logged, wanted):
     _bot(tags=logged)("tagged")
     _bot(tags={"other": "x"})("untagged")
@@ -361,8 +319,6 @@ def test_bad_tag_filters_are_one_error(few):
             L.monitor(tags=tags, save=False)
 
 
-@bug("traces(run=<unique prefix>) answers nothing (where_clause compares run_id = prefix), though run ids are "
-     "taken by unique prefix everywhere else, and the REST route's check_run_id says 'or a unique prefix of one'")
 def test_traces_take_a_run_id_prefix(ws):
     from llmops_nb.server.api import Api
 
@@ -377,8 +333,6 @@ def test_traces_take_a_run_id_prefix(ws):
     assert page["total"] == 3
 
 
-@bug("traces(run='abcdef0') for a run that does not exist answers an empty page, not 'unknown run' as an unknown "
-     "model does")
 def test_traces_of_an_unknown_run_say_so(few):
     with pytest.raises(NotFoundError, match="run"):
         L.traces(run="abcdef0")
@@ -392,10 +346,6 @@ def test_traces_of_an_unknown_run_say_so(few):
     pytest.param("tokens_out", "x", id="tokens-text"),
     pytest.param("tokens_out", float("nan"), id="tokens-nan"),
 ])
-@bug("t.log() with a bad number loses or poisons the call: latency_s=NaN is dropped with only a 'not being logged' "
-     "warning (NOT NULL constraint), inf and -1 are stored (inf then breaks the report's timeline), 'abc' / 'x' / "
-     "NaN tokens raise ValueError (not InputError) from tracing/trace_log.trace_row; the user's call must be "
-     "logged with a sane number, or refused with one InputError naming the field")
 def test_t_log_with_a_bad_number_is_refused_or_logged_sanely(ws, field, value):
     import warnings
 
@@ -414,8 +364,6 @@ def test_t_log_with_a_bad_number_is_refused_or_logged_sanely(ws, field, value):
 
 # ---- the trace view ---------------------------------------------------------------------------------------------
 
-@bug("a call logged under log_text='none' shows an empty prompt and output, nothing saying the text was not "
-     "logged (traceview.TraceView __str__/_repr_html_ ignore text_mode): the user reads an empty prompt")
 def test_trace_view_says_when_the_text_was_not_logged(ws, monkeypatch):
     from llmops_nb.monitoring.traceview import trace_view
 
@@ -427,8 +375,6 @@ def test_trace_view_says_when_the_text_was_not_logged(ws, monkeypatch):
     assert "not logged" in view._repr_html_() or "log_text" in view._repr_html_()
 
 
-@bug("issue 13: 'a non-string prompt or output (stored as its repr, stated)'; the trace view holds as_repr but "
-     "never states it (TraceView __str__/_repr_html_)")
 def test_trace_view_states_a_prompt_stored_as_its_repr(ws):
     from llmops_nb.monitoring.traceview import trace_view
 
@@ -442,8 +388,6 @@ def test_trace_view_states_a_prompt_stored_as_its_repr(ws):
     assert "repr" in str(view) and "repr" in view._repr_html_(), str(view)
 
 
-@bug("TraceView has _repr_html_ but no text/plain of its own: a terminal IPython (and the text/plain kept in a "
-     "notebook) shows the dataclass dump 'TraceView(id=1, ts=..., prompt=...)' of the whole prompt, not the view")
 def test_trace_view_text_plain_is_the_view(ipy):
     _bot()("x" * 5000)
     view = ipy.line("trace show 1")
@@ -540,9 +484,6 @@ def test_markup_empty_and_html_prompts_are_data(ws):
 
 
 @pytest.mark.slow
-@bug("a report keeps its farthest examples (and their nearest reference texts) in full: with 1 MB prompts the "
-     "mime payload, the HTML and the verdict saved in monitor_reports (200 kept per model) are ~5 MB each "
-     "(api._drift examples / report.to_dict / store.save_report); examples should be clipped")
 def test_huge_prompts_do_not_bloat_the_report_or_the_workspace(ws):
     ask = _bot("big")
     for i in range(30):
@@ -555,13 +496,13 @@ def test_huge_prompts_do_not_bloat_the_report_or_the_workspace(ws):
     assert saved < 250_000
 
 
-@bug("a logged latency of inf (t.log(latency_s=float('inf')) is stored) puts 'nan' coordinates and 'max inf' "
-     "into the report's timeline SVG (charts.Timeline.svg scales by an infinite maximum)")
 def test_an_infinite_logged_latency_does_not_break_the_timeline(ws):
-    for lat in (0.1, float("inf"), 0.2, 0.3):
+    for lat in (0.1, 0.15, 0.2, 0.3):
         with L.trace(model="bot") as t:
             t.log(prompt="p", output="o", latency_s=lat)
         time.sleep(0.005)
+    # t.log refuses an infinite latency now; a row written by hand (or an older version) may still hold one
+    ws.db.execute("UPDATE generations SET latency_s = ? WHERE latency_s = 0.15", (float("inf"),))
     r = L.monitor(model="bot", since="1h", save=False)
     _strict_json(json.dumps(r.to_dict(), allow_nan=False))
     svg = "".join(re.findall(r"<svg.*?</svg>", r._repr_html_(), re.S))
@@ -571,15 +512,12 @@ def test_an_infinite_logged_latency_does_not_break_the_timeline(ws):
 # ---- the command line -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("since", ["inf", "1e300", "nan"])
-@bug("`llmops monitor --since inf|1e300` ends in an OverflowError traceback (exit 1) and `--since nan` reports "
-     "'no data' for the window ' → now' (exit 0): parse_time accepts them")
 def test_cli_bad_since_is_exit_2_one_line(few, run_cli, since):
     out = run_cli("monitor", f"--since={since}")
     assert out.returncode == 2, (out.returncode, out.stdout[:200], out.stderr[-500:])
     assert "since" in _one_line(out.stderr)
 
 
-@bug("`llmops monitor --sample 1000000000` is accepted: no upper bound on sample (reads every call's text)")
 def test_cli_absurd_sample_is_exit_2(few, run_cli):
     out = run_cli("monitor", "--since", "1h", "--sample", "1000000000")
     assert out.returncode == 2 and "sample" in _one_line(out.stderr), (out.returncode, out.stderr)
@@ -597,9 +535,12 @@ def test_cli_bad_input_is_exit_2_one_line(few, run_cli):
 
 
 def test_cli_json_is_strict_with_odd_logged_values(ws, run_cli):
-    for lat, tokens in ((float("inf"), 3), (0.1, -5), (1e308, 2)):
+    for lat, tokens in ((0.5, 3), (0.1, 5), (1e308, 2)):
         with L.trace(model="bot", tags={"k": "v"}) as t:
             t.log(prompt=XSS, output="", latency_s=lat, tokens_out=tokens)
+    # odd values t.log now refuses, as a hand-edited (or older) row may hold them
+    ws.db.execute("UPDATE generations SET latency_s = ? WHERE latency_s = 0.5", (float("inf"),))
+    ws.db.execute("UPDATE generations SET tokens_out = -5 WHERE tokens_out = 5")
     out = run_cli("monitor", "--model", "bot", "--since", "1h", "--json")
     assert out.returncode == 0, out.stderr
     data = _strict_json(out.stdout)
@@ -632,16 +573,12 @@ def test_read_only_database_still_reports_and_keeps_the_workspace_intact(few, ru
 
 # ---- the magic --------------------------------------------------------------------------------------------------
 
-@bug("`%llmops monitor --since inf` raises OverflowError with a traceback, not a one-line UsageError")
 def test_magic_bad_since_is_a_usage_error(ipy):
     _bot()("q")
     with pytest.raises(UsageError, match="since"):
         ipy.line("monitor --since inf")
 
 
-@bug("`%llmops monitor --reference {prompts}` with a list of prompts interpolates its str() and answers \"bad "
-     "dataset reference \\\"['...']\\\"; use NAME or NAME@vN\": it should use the list, or say that a list of "
-     "prompts is given from Python (L.monitor(reference=[...])) or as a dataset")
 def test_magic_reference_list_interpolation(ipy):
     _bot()("q")
     ipy.ns["prompts"] = FILES[:3]
@@ -673,8 +610,6 @@ def api(few):
 
 
 @pytest.mark.parametrize("body", ['{"sample": 1000000000, "since": "1h"}', '{"sample": 1e9, "since": "1h"}'])
-@bug("POST monitor takes any sample (no upper bound): sample=10**9 reads and embeds the text of every call in the "
-     "window, in the server, on one request")
 def test_rest_post_absurd_sample_is_400(api, body):
     with pytest.raises(InputError, match="sample"):
         api.run_monitor(json.loads(body))
@@ -682,23 +617,17 @@ def test_rest_post_absurd_sample_is_400(api, body):
 
 @pytest.mark.parametrize("body", ['{"since": NaN}', '{"since": Infinity}', '{"until": -Infinity}',
                                   '{"since": 1e300}', '{"since": "1h", "reference": 1e300}'])
-@bug("POST monitor with a NaN time answers 200 'no data' for ' → now', and with an infinite or huge one a 500 "
-     "'internal error (OverflowError)' (parse_time)")
 def test_rest_post_non_finite_times_are_400(api, body):
     with pytest.raises(InputError):
         api.run_monitor(json.loads(body))
 
 
 @pytest.mark.parametrize("since", ["nan", "inf", "1e309"])
-@bug("GET traces?since=nan|inf answers 200 with an empty page instead of 400 (parse_time)")
 def test_rest_traces_non_finite_since_is_400(api, since):
     with pytest.raises(InputError, match="since"):
         api.traces(model=None, since=since, until=None, tags=[], run=None, limit=50, offset=0)
 
 
-@bug("POST monitor cannot take a (start, end) window: lists are refused and 'START..END' (the CLI's form) is "
-     "'unknown reference', whose message tells the client to give '(start, end) window or a list of prompts', "
-     "neither of which the route accepts")
 def test_rest_post_window_reference_like_the_cli(api):
     report = api.run_monitor({"since": "1h", "reference": "3h..2h"})
     assert report["reference_side"]["kind"] == "window"
