@@ -177,12 +177,12 @@ def _context_text(context: Optional[list]) -> str:
 class TracesTable(ResultTable):
     """Logged calls, newest first: prompt, retrieved ids with scores, output, timing, tokens, error, run, tags."""
 
-    columns = ["time", "source", "model", "prompt", "output", "context", "latency_s", "tokens_in", "tokens_out",
+    columns = ["id", "time", "source", "model", "prompt", "output", "context", "latency_s", "tokens_in", "tokens_out",
                "error", "run_id", "tags"]
     column_types = {"time": "time", "prompt": "longtext", "output": "longtext", "context": "text",
                     "error": "text", "tags": "json", "run_id": "text", "source": "text", "model": "text"}
     noun = "logged calls"
-    caption = "logged calls, newest first"
+    caption = "logged calls, newest first (trace show ID for one in full)"
 
     def __init__(self, rows: List[dict], *, limit: int = 50, offset: int = 0, total: Optional[int] = None):
         super().__init__(rows)
@@ -199,7 +199,7 @@ class TracesTable(ResultTable):
         return pd.DataFrame(self.rows, columns=COLUMNS)
 
     def display_rows(self) -> List[dict]:
-        return [{"time": r["ts"], "source": r["source"], "model": r["model"], "prompt": r["prompt"],
+        return [{"id": r["id"], "time": r["ts"], "source": r["source"], "model": r["model"], "prompt": r["prompt"],
                  "output": r["output"], "context": _context_text(r["context"]), "latency_s": round(r["latency_s"], 4),
                  "tokens_in": r["tokens_in"], "tokens_out": r["tokens_out"], "error": r["error"] or "",
                  "run_id": r["run_id"] or "", "tags": r["tags"] or ""} for r in self.rows]
