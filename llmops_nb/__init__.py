@@ -44,6 +44,8 @@ _LAZY = {
     "VectorIndex": "llmops_nb.index.vector",
     "SearchResults": "llmops_nb.index.vector",
     "retrieve": "llmops_nb.index.retrieval",
+    "evaluate_retrieval": "llmops_nb.index.retrieval_eval",
+    "RetrievalReport": "llmops_nb.index.retrieval_eval",
     "explore": "llmops_nb.widgets.explore",
     "register_prompt": "llmops_nb.models.prompts",
     "prompts": "llmops_nb.models.prompts",
