@@ -18,6 +18,7 @@ from ..models.loading import load_embedder
 from ..workspace import workspace
 from . import storage
 from .changes import IndexChanges
+from .distinct import OVERFETCH, distinct_positions
 from .embeddings import EmbeddingCache, embed, normalize_rows
 from .filtered import MetadataFilters
 from .params import filter_text, int_in_range, positive_int
@@ -201,13 +202,14 @@ class VectorIndex(IndexChanges):
         return -distances if self.metric == "l2sq" else 1.0 - distances
 
     def search(self, query: Union[str, Sequence[float], np.ndarray], k: int = 5, *, where: Optional[str] = None,
-               exact: bool = False) -> SearchResults:
+               exact: bool = False, distinct: bool = True) -> SearchResults:
         """The k chunks nearest to a text query (embedded with the index's model) or a vector.
 
         `where` filters on metadata columns in the filter language of `llmops_nb.filters`, e.g.
         "topic == 'assert' and chunk > 0" or "kind in ['bird', 'fish']" (`columns` lists them).
         `exact=True` compares against every vector (brute force) instead of walking the HNSW graph.
         k larger than the index (or than what the filter matches) returns all there is, with a note.
+        `distinct=True` collapses near-identical passages (distinct.py), so the k hits show k different texts.
         """
         t0 = time.perf_counter()
         k = positive_int("k", k)
@@ -215,6 +217,7 @@ class VectorIndex(IndexChanges):
         if where:
             self._filters.match(where)  # a bad filter fails before the query is embedded
         vec, text = self._query_vector(query)
+        wanted, k = k, (k * OVERFETCH if distinct else k)
         with self._lock:
             size = len(self)
             note = ""
@@ -223,21 +226,38 @@ class VectorIndex(IndexChanges):
                 keys, dists, note = np.zeros(0, np.uint64), np.zeros(0), f"index '{self.name}' is empty"
             elif where:
                 keys, dists, note, method = self._filters.search(self._ix, vec, k, where, exact)
+                if note and len(keys) >= wanted:  # "only n match" counted against the overfetch, not against k
+                    note = ""
             else:
-                asked, k = k, min(k, size)
-                m = self._ix.search(vec, k, exact=exact)
+                want = min(wanted, size)
+                m = self._ix.search(vec, min(k, size), exact=exact)
                 keys, dists = m.keys, m.distances
-                if len(keys) < k:  # HNSW can miss some of a small or oddly shaped graph
-                    note = (f"HNSW found {len(keys)} of the {k} chunks asked for; search with exact=True (--exact) "
-                            "for all")
-                elif asked > size:
-                    note = f"k={asked} is more than the {size} chunks in the index; returned all {size}"
+                if len(keys) < want:  # HNSW can miss some of a small or oddly shaped graph
+                    note = (f"HNSW found {len(keys)} of the {want} chunks asked for; search with exact=True "
+                            "(--exact) for all")
+                elif wanted > size:
+                    note = f"k={wanted} is more than the {size} chunks in the index; returned all {size}"
         if len(dists) and np.isnan(np.asarray(dists, dtype=np.float64)).any():
             raise storage.DamagedIndexError(f"index '{self.name}': its file {self.path} holds damaged vectors (a "
                                             f"search scored NaN); rebuild it with {self.rebuild_command}")
-        return SearchResults(index=self.name, query=text, keys=keys, scores=self._scores(dists), fetch=self._fetch,
-                             k=k, where=where or None, exact=exact, note=note, method=method,
+        scores = self._scores(dists)
+        if distinct:
+            keys, scores, note = self._distinct(keys, scores, wanted, note)
+        return SearchResults(index=self.name, query=text, keys=keys, scores=scores, fetch=self._fetch,
+                             k=wanted, where=where or None, exact=exact, note=note, method=method,
                              elapsed_ms=(time.perf_counter() - t0) * 1e3)
+
+    def _distinct(self, keys, scores, k: int, note: str) -> tuple:
+        """The first k hits whose texts are not near-identical to a better one, and a note of what collapsed."""
+        keys = np.asarray(keys).tolist()
+        if not keys:
+            return keys, scores, note
+        rows = storage.fetch_rows(self._wsobj.db, self.id, keys)
+        pos, collapsed = distinct_positions([rows[key][4] if key in rows else "" for key in keys], k)
+        if collapsed:
+            extra = f"{collapsed} near-identical passage{'s' if collapsed > 1 else ''} collapsed"
+            note = f"{note}; {extra}" if note else extra
+        return [keys[i] for i in pos], np.asarray(scores)[pos], note
 
     def _fetch(self, keys: List[int]) -> List[dict]:
         rows = storage.fetch_rows(self._wsobj.db, self.id, keys)
