@@ -24,7 +24,7 @@ from ..checks import whole_number
 from ..data.datasets import Dataset, dataset
 from ..data.loaders import read_jsonl_file
 from ..data.tracked import describe_source, step_run
-from ..display import STYLE, esc, finite, html_table, table_bundle, text_table
+from ..display import STYLE, esc, finite, html_table, text_table
 from ..errors import InputError
 from ..progress import progress as progress_bar
 from ..workspace import workspace
@@ -449,9 +449,9 @@ class RetrievalReport:
         return "".join(parts)
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        title = f"{self._header()}; {self._miss_summary()} (report.misses)"
-        return table_bundle(self._metric_rows(), _METRIC_COLUMNS, html=self._repr_html_(),
-                            text=str(self), title=title)
+        # HTML, not the Table payload: JupyterLab draws a Table payload in preference to HTML, and a Table holds one
+        # table, so the misses beside what ranked first instead would be visible only outside JupyterLab
+        return {"text/html": self._repr_html_(), "text/plain": str(self)}
 
 
 __all__ = ["BUILTIN_QUESTIONS", "RetrievalReport", "bootstrap", "evaluate_retrieval", "gold_ids", "question_rows",

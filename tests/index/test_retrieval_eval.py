@@ -294,9 +294,10 @@ def test_cli_and_magic_share_the_command(ws, run_cli, ipy, tmp_path):
     assert isinstance(rep, L.RetrievalReport) and rep.ranks == [r["rank"] for r in data["results"]]
     assert str(rep).startswith(f"retrieval eval of index facts on {path}: 12 questions, gold field 'topic', k=3")
     bundle = rep._repr_mimebundle_()
-    table = bundle["application/vnd.llmops.table+json"]
-    assert [r["metric"] for r in table["rows"]] == ["hit@1", "hit@3", "MRR@3", "nDCG@3"]
-    assert "2 not ranked first" in table["title"] and bundle["text/plain"] == str(rep)
+    assert set(bundle) == {"text/html", "text/plain"}, "HTML shows the metrics AND the misses, in JupyterLab too"
+    html = bundle["text/html"]
+    assert all(m in html for m in ("hit@1", "hit@3", "MRR@3", "nDCG@3")) and bundle["text/plain"] == str(rep)
+    assert "2 not ranked first" in str(rep) and html.count("<table") >= 2
 
 
 @pytest.mark.slow
