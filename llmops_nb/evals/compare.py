@@ -21,6 +21,7 @@ from ..tracking.runs import start_run
 from . import metrics as M
 from .comparison import MIME, Chart, Comparison, Diff, Versus
 from .evalset import BUILTIN_POOL, load_rows, pick_field
+from .evidence import Evidence, context_hit_notes, context_hits, gold_evidence
 from .variants import Variant, parse_variant
 
 
@@ -103,6 +104,7 @@ class _Plan:
     indexes: Dict[str, Any] = field(default_factory=dict)
     templates: Dict[str, Any] = field(default_factory=dict)
     pool: List[dict] = field(default_factory=list)
+    evidence: Optional[Evidence] = None
 
     def params(self, max_new_tokens: int, seed: int) -> dict:
         return {"eval_set": self.desc, "n_examples": len(self.rows), "variants": [v.spec for v in self.variants],
@@ -130,8 +132,10 @@ def _plan(eval_set, variants, metrics, *, baseline, few_shot_pool, question_fiel
     if base not in labels:
         raise not_found("baseline variant", base, labels)
     _check_models(parsed)
-    return _Plan(parsed, labels, metric_names, rows, desc, qf, rf, base, _check_indexes(parsed),
-                 _templates(parsed, set(rows[0])), _few_shot_pool(parsed, few_shot_pool, rows, qf))
+    indexes = _check_indexes(parsed)
+    evidence = gold_evidence(rows, indexes) if {"hallucination", "context_hit"} & set(metric_names) else None
+    return _Plan(parsed, labels, metric_names, rows, desc, qf, rf, base, indexes,
+                 _templates(parsed, set(rows[0])), _few_shot_pool(parsed, few_shot_pool, rows, qf), evidence)
 
 
 def _prompts(plan: _Plan, v: Variant, lm, seed: int):
@@ -178,10 +182,11 @@ def _run_variant(plan: _Plan, v: Variant, *, max_new_tokens, seed, batch_size, c
     gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
                     progress=progress and not progress_disabled(), context=scored, tags=_log_tags(plan, v))
     qf, rf = plan.question_field, plan.reference_field
+    gold = plan.evidence.gold_ids if plan.evidence else [None] * len(plan.rows)
     return [{"variant": v.name, "example": str(row.get("id", i)), "question": row[qf], "reference": row[rf],
              "output": g.text.strip(), "context": contexts[i], "citations": cites[i], "prompt": prompts[i],
              "tokens_in": g.tokens_in, "tokens": g.tokens_out, "latency_s": g.latency_s, "cached": g.cached,
-             "topic": row.get("topic")} for i, (row, g) in enumerate(zip(plan.rows, gens))]
+             "topic": row.get("topic"), "gold": gold[i]} for i, (row, g) in enumerate(zip(plan.rows, gens))]
 
 
 def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] = (), metrics: Optional[Sequence[str]] = None,
@@ -205,8 +210,9 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
             per_example += _run_variant(plan, v, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
                                         cache=cache, progress=progress)
         _score(per_example, plan.metrics)
+        notes = _score_evidence(per_example, plan)
         comp = Comparison(per_example, plan.labels, plan.metrics, plan.baseline, plan.params(max_new_tokens, seed),
-                          run.id, time.time() - t_start)
+                          run.id, time.time() - t_start, notes=notes)
         for spec, ms in comp.summary.items():
             for metric, (mean, lo, hi) in ms.items():
                 if not math.isnan(mean):
@@ -233,6 +239,46 @@ def _score(rows: List[dict], metric_names: List[str]) -> None:
         g = M.groundedness([r["output"] for r in rows], [r["context"] for r in rows], embed)
         for r, s in zip(rows, g):
             r["groundedness"] = s
+
+
+def _score_evidence(rows: List[dict], plan: _Plan) -> List[str]:
+    """hallucination against each example's gold evidence (every variant alike) and context_hit of RAG variants;
+    the notes say where the evidence came from and what is missing."""
+    ev, want = plan.evidence, set(plan.metrics)
+    if ev is None:
+        return []
+    n = len(plan.rows)
+    notes: List[str] = []
+    if "hallucination" in want:
+        texts = [ev.texts[i % n] for i in range(len(rows))]  # rows hold the examples in order, variant by variant
+        for r, h in zip(rows, M.hallucination([r["output"] for r in rows], texts, _embed_fn())):
+            r["hallucination"] = h
+        notes += ev.notes + _empty_notes(rows, texts, plan.labels)
+    if "context_hit" in want:
+        for v in plan.variants:
+            mine = [r for r in rows if r["variant"] == v.name]
+            if not v.uses_retrieval:
+                for r in mine:
+                    r["context_hit"] = math.nan
+                continue
+            hits, unknown = context_hits(ev.gold_ids, [r["citations"] for r in mine],
+                                         set(plan.indexes[v.index].record_ids()))
+            for r, h in zip(mine, hits):
+                r["context_hit"] = h
+            notes += context_hit_notes(v.name, v.index, ev.gold_field, unknown, n)
+    return notes
+
+
+def _empty_notes(rows: List[dict], texts: List[Optional[str]], labels: List[str]) -> List[str]:
+    """Per variant with empty answers among those that have evidence: its hallucination mean leaves them out."""
+    out = []
+    for v in labels:
+        judged = [r for r, t in zip(rows, texts) if r["variant"] == v and t is not None]
+        empty = sum(1 for r in judged if not str(r["output"] or "").strip())
+        if empty:
+            out.append(f"hallucination of {v} is over {len(judged) - empty} of {len(judged)} answers: {empty} are empty "
+                       "(an empty answer states nothing, so it has no rate)")
+    return out
 
 
 __all__ = ["MIME", "Chart", "Comparison", "Diff", "Versus", "compare"]

@@ -36,6 +36,7 @@ class Comparison:
     params: dict
     run_id: Optional[str]
     duration_s: float
+    notes: List[str] = field(default_factory=list)  # how the comparison was measured: evidence source, gaps
     summary: Dict[str, Dict[str, tuple]] = field(init=False)
     paired: Dict[str, Dict[str, Any]] = field(init=False)
 
@@ -199,7 +200,7 @@ class Comparison:
     def save(self, run) -> None:
         """Attach the comparison to its run (comparison.json) and record the best variant."""
         payload = {"rows": self.rows, "variants": self.variants, "metrics": self.metrics, "baseline": self.baseline,
-                   "params": self.params, "duration_s": self.duration_s}
+                   "params": self.params, "duration_s": self.duration_s, "notes": self.notes}
         with tempfile.TemporaryDirectory() as tmp:
             p = Path(tmp) / "comparison.json"
             p.write_text(json.dumps(jsonable(payload), ensure_ascii=False))
@@ -219,7 +220,8 @@ class Comparison:
             for k, v in list(r.items()):
                 if v is None and k in M.METRICS:
                     r[k] = math.nan
-        return cls(d["rows"], d["variants"], d["metrics"], d["baseline"], d["params"], run.id, d["duration_s"])
+        return cls(d["rows"], d["variants"], d["metrics"], d["baseline"], d["params"], run.id, d["duration_s"],
+                   notes=list(d.get("notes") or []))
 
     # ---- results protocol --------------------------------------------------------------------
     def to_dict(self, max_examples: Optional[int] = 200) -> dict:
@@ -230,7 +232,7 @@ class Comparison:
             "version": 1, "run_id": self.run_id, "eval_set": self.params.get("eval_set"),
             "n_examples": self.params.get("n_examples"), "variants": self.variants,
             "baseline": self.baseline, "primary_metric": self.primary_metric, "best": self.best,
-            "metrics": self.metrics, "warnings": self.warnings,
+            "metrics": self.metrics, "warnings": self.warnings, "notes": self.notes,
             "leaderboard": [{"variant": v, **{m: {"mean": s[0], "ci": [s[1], s[2]]} for m, s in self.summary[v].items()}}
                             for v in self.variants],
             "paired": {v: {m: p.to_dict() for m, p in ms.items()} for v, ms in self.paired.items()},
@@ -275,7 +277,7 @@ class Comparison:
                 f"{self.params.get('eval_set')}; {self._best_text()}\n")
         warns = "".join(f"warning: {w}\n" for w in self.warnings)
         notes = (f"means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs {self.baseline} on "
-                 f"{self.primary_metric}\n")
+                 f"{self.primary_metric}\n") + "".join(f"note: {n}\n" for n in self.notes)
         return head + warns + notes + text_table(self._table_rows(False), self._columns(), max_width=40) + f"\n{HINT}"
 
     def _repr_html_(self) -> str:
@@ -285,7 +287,8 @@ class Comparison:
         numeric = {c: "number" for c in self._columns() if c != "variant"}  # "0.412 [0.371, 0.455]": right, tabular
         return (html_table(self._table_rows(True), self._columns(), caption=cap, types=numeric) + warns +
                 "<div class='llmops-muted'>means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs the baseline "
-                f"on {esc(self.primary_metric)}</div>" + self.chart().svg(standalone=False) +
+                f"on {esc(self.primary_metric)}</div>" +
+                "".join(f"<div class='llmops-muted llmops-note'>{esc(n)}</div>" for n in self.notes) + self.chart().svg(standalone=False) +
                 f"<div class='llmops-hint'>{esc(HINT)}</div>")
 
 
