@@ -10,7 +10,8 @@ from ..commands import arg, command
          arg("--variant", dest="variants", action="append", default=[], metavar="SPEC", required=True,
              help="zero-shot:MODEL, few-shot:MODEL:K, rag:MODEL:INDEX:K, prompt:MODEL:PROMPT@vN, ft:MODEL[+rag:INDEX:K]"),
          arg("--metric", dest="metrics", action="append", default=None, metavar="M",
-             help="exact_match, token_f1, rouge_l, semantic, groundedness, length, latency_s, tokens (default all)"),
+             help="exact_match, token_f1, rouge_l, semantic, groundedness, hallucination, context_hit, length, "
+                  "latency_s, tokens (default all)"),
          arg("--baseline", default=None, help="variant the others are tested against (default the first)"),
          arg("--limit", type=int, default=None, help="only the first N examples"),
          arg("--max-new-tokens", type=int, default=64),
