@@ -52,6 +52,7 @@ _LAZY = {
     "prompt": "llmops_nb.models.prompts",
     "generate": "llmops_nb.models.generation",
     "finetune": "llmops_nb.models.finetune",
+    "finetune_embedder": "llmops_nb.models.embedder_finetune",
     "FineTunedModel": "llmops_nb.models.finetune",
     "export": "llmops_nb.models.finetune",
     "compare": "llmops_nb.evals.compare",

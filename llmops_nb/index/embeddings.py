@@ -42,13 +42,17 @@ def text_hash(text: str) -> bytes:
 
 
 def model_key(embedder) -> str:
-    """Folder name identifying the model's outputs: its name plus what changes them (dim, window)."""
+    """Folder name identifying the model's outputs: its name plus what changes them (dim, window, and for a
+    registered fine-tune the content hash of its weights, so one trained again under the same name never reads
+    the vectors of its old weights)."""
     name = str(embedder.name)
     if os.sep in name or name.startswith("."):  # a local folder: keep it readable and unique
         path = str(Path(name).expanduser().resolve())
         name = Path(path).name + "-" + hashlib.sha256(path.encode()).hexdigest()[:8]
     slug = re.sub(r"[^A-Za-z0-9_.\-]", "-", name)
-    return f"{slug}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}"
+    version = re.sub(r"[^A-Za-z0-9]", "", str(getattr(embedder, "version", "") or ""))[:16]
+    weights = f"-w{version}" if version else ""
+    return f"{slug}{weights}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}"
 
 
 def cache_path(embedder_or_key) -> Path:

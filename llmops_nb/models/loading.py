@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..errors import InputError, MissingDependencyError, not_found
+from ..errors import InputError, LlmopsError, MissingDependencyError, not_found
 from ..workspace import atomic_dir, recover_dir, workspace
-from .registry import BUILTINS, SMOLLM2_GGUF, models, resolve_registered
+from .registry import BUILTINS, SMOLLM2_GGUF, RegisteredEmbedder, lookup_registered_embedder, models, resolve_registered
 from .runtime import quiet_transformers, recall, remember, require_torch
 
 # No model hub is reachable from our machines: never let transformers try (it would hang on timeouts).
@@ -192,6 +192,9 @@ def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fre
     """
     if isinstance(name, LoadedModel):
         return name
+    if isinstance(lookup_registered_embedder(name), RegisteredEmbedder):
+        raise InputError(f"'{name}' is a fine-tuned embedder, not a language model; use it with "
+                         f"load_embedder('{name}') or build_index(..., model='{name}')")
     registered = resolve_registered(name)
     if registered is not None:
         return registered(device=device, fresh=fresh)
@@ -213,6 +216,10 @@ def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fre
     return loaded if fresh else remember(key, loaded)
 
 
+_NOT_COPIED = {"README.md", ".gitattributes", "data_config.json", "onnx", "openvino", ".cache"}
+_WEIGHTS = (".safetensors", ".bin", ".h5", ".onnx", ".msgpack", ".pt")
+
+
 class Embedder:
     """A sentence embedder (MiniLM by default) returning L2-normalized float32 vectors.
 
@@ -222,8 +229,9 @@ class Embedder:
     """
 
     def __init__(self, name: str, model: Any, device: str, *, tokenizer: Any = None, pooling: str = "",
-                 normalize: bool = False, max_seq_length: int = 0, dim: int = 0):
+                 normalize: bool = False, max_seq_length: int = 0, dim: int = 0, version: str = ""):
         self.name = name
+        self.version = version  # content hash of a registered fine-tune's weights ("" for built-ins and folders)
         self.model = model
         self.device = device
         self._tokenizer = tokenizer
@@ -256,6 +264,42 @@ class Embedder:
             return np.ascontiguousarray(vecs, dtype=np.float32)
         return self._encode(texts, batch_size, normalize or self._normalize, progress)
 
+    def forward(self, texts: List[str]):
+        """Sentence vectors of `texts` as a torch tensor (not normalized), with gradients unless called under
+        inference_mode: the one forward pass that encoding and fine-tuning (finetune_embedder) share."""
+        if not self._pooling:
+            prepare = getattr(self.model, "preprocess", None) or self.model.tokenize  # renamed in s-t 6
+            features = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in prepare(texts).items()}
+            return self.model(features)["sentence_embedding"]
+        enc = self._tokenizer(texts, padding=True, truncation=True, max_length=self._max_seq_length,
+                              return_tensors="pt").to(self.device)
+        hidden = self.model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        if self._pooling == "cls":
+            return hidden[:, 0]
+        if self._pooling == "max":
+            return hidden.masked_fill(mask == 0, float("-inf")).max(dim=1).values
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    def save(self, folder: Path, *, like: Path) -> None:
+        """Write this embedder as a sentence-transformers folder, taking the module layout (pooling, normalize,
+        max_seq_length) from the folder it was loaded from, `like`."""
+        if not self._pooling:
+            self.model.save(str(folder))
+            return
+        import shutil
+
+        for item in Path(like).iterdir():  # layout files only: weights come from save_pretrained, a model card
+            if item.name in _NOT_COPIED or item.suffix in _WEIGHTS:
+                continue  # of the base would describe another training
+            if item.is_dir():
+                if not any(p.suffix in _WEIGHTS for p in item.rglob("*")):  # pooling/normalize modules: configs
+                    shutil.copytree(item, folder / item.name)
+            else:
+                shutil.copy2(item, folder / item.name)
+        self.model.save_pretrained(str(folder), safe_serialization=True)
+        self._tokenizer.save_pretrained(str(folder))
+
     def _encode(self, texts: List[str], batch_size: int, normalize: bool, progress: bool):
         import numpy as np
 
@@ -269,16 +313,7 @@ class Embedder:
             with torch.inference_mode():
                 for s in range(0, len(order), batch_size):
                     idx = order[s:s + batch_size]
-                    enc = self._tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                          max_length=self._max_seq_length, return_tensors="pt").to(self.device)
-                    hidden = self.model(**enc).last_hidden_state
-                    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                    if self._pooling == "cls":
-                        vec = hidden[:, 0]
-                    elif self._pooling == "max":
-                        vec = hidden.masked_fill(mask == 0, float("-inf")).max(dim=1).values
-                    else:
-                        vec = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                    vec = self.forward([texts[i] for i in idx])
                     if normalize:
                         vec = torch.nn.functional.normalize(vec, p=2, dim=1)
                     out[idx] = vec.float().cpu().numpy()
@@ -322,14 +357,9 @@ def _plain_embedder(name: str, folder: Path, dev: str) -> Optional[Embedder]:
                     dim=int(pool.get("word_embedding_dimension") or model.config.hidden_size))
 
 
-def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Embedder:
-    if isinstance(name, Embedder):
-        return name
-    dev, _ = resolve_device(device)
-    key = ("emb", name, dev)
-    hit = recall(key)
-    if hit is not None:
-        return hit
+def embedder_folder(name: str) -> Tuple[Path, str]:
+    """(sentence-transformers folder, weights version) of a built-in embedder, a registered fine-tuned embedder or
+    a local folder; the version is "" except for registered fine-tunes."""
     if name in BUILTINS:
         spec = BUILTINS[name]
         if spec.kind != "embedding":
@@ -337,17 +367,48 @@ def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Em
         folder = spec.locate()
         if folder is None:
             raise MissingDependencyError(f"embedder {name} is not installed; run: {spec.install}")
-    else:
-        folder = Path(name).expanduser()
-        if not folder.is_dir():
-            embedders = [s.name for s in BUILTINS.values() if s.kind == "embedding"]
-            raise not_found("embedder", name, embedders, hint=f"use {', '.join(embedders)} or a local folder")
-    emb = _plain_embedder(name, folder, dev)
+        return folder, ""
+    found = lookup_registered_embedder(name)
+    if isinstance(found, RegisteredEmbedder):
+        if not found.folder.is_dir():
+            raise LlmopsError(f"embedder '{name}' is registered but its folder {found.folder} is missing; train it "
+                              f"again with finetune_embedder(..., name='{name}', overwrite=True)")
+        return found.folder, found.version
+    if isinstance(found, str):
+        raise InputError(f"model '{name}' is a {found}, not an embedder; use all-minilm-l6-v2 or a fine-tuned "
+                         "embedder (finetune_embedder)")
+    folder = Path(name).expanduser()
+    if not folder.is_dir():
+        embedders = [r["name"] for r in models().rows if "embedding" in str(r.get("kind"))]
+        raise not_found("embedder", name, embedders, hint=f"use {', '.join(embedders)} or a local folder")
+    return folder, ""
+
+
+def load_embedder(name: str = "all-minilm-l6-v2", *, device: str = "auto") -> Embedder:
+    """A built-in embedder, a fine-tuned one registered in the workspace (finetune_embedder) or a local
+    sentence-transformers folder, shared within the process."""
+    if isinstance(name, Embedder):
+        return name
+    dev, _ = resolve_device(device)
+    folder, version = embedder_folder(name)
+    key = ("emb", name, version, dev)
+    hit = recall(key)
+    if hit is not None:
+        return hit
+    emb = open_embedder(name, folder, dev)
+    emb.version = version
+    return remember(key, emb)
+
+
+def open_embedder(name: str, folder: Path, device: str) -> Embedder:
+    """A private (not shared) Embedder of a sentence-transformers folder, e.g. to fine-tune it: on plain
+    transformers when its layout allows, else through sentence-transformers."""
+    emb = _plain_embedder(name, folder, device)
     if emb is None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
             raise MissingDependencyError("sentence-transformers is not installed; run: pip install sentence-transformers") from None
         quiet_transformers()
-        emb = Embedder(name, SentenceTransformer(str(folder), device=dev), dev)
-    return remember(key, emb)
+        emb = Embedder(name, SentenceTransformer(str(folder), device=device), device)
+    return emb

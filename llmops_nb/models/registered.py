@@ -1,5 +1,8 @@
 """Fine-tuned models registered in the workspace (table registered_models): the FineTunedModel record and
-looking one up by name. Loading, listing and exporting them is in finetuned.py."""
+looking one up by name. Loading, listing and exporting them is in finetuned.py.
+
+Fine-tuned embedders (finetune_embedder) share the table with method "embedding": this module tells
+`load_embedder` where their folder is and `load_model` that they are no language models."""
 from __future__ import annotations
 
 import json
@@ -9,9 +12,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..display import fmt_time, html_kv
-from ..errors import not_found
+from ..errors import WorkspaceError, not_found
 from ..workspace import recover_dir, workspace
-from .loading import load_model
+from .loading import load_embedder, load_model
+from .registry import BUILTINS, RegisteredEmbedder, register_embedder_lookup
+
+EMBEDDING = "embedding"  # the method of a fine-tuned embedder
 
 
 @dataclass
@@ -34,7 +40,15 @@ class FineTunedModel:
     def adapter(self) -> Optional[Path]:
         return self.path if self.method == "lora" else None
 
+    @property
+    def kind(self) -> str:
+        """"embedding" for a fine-tuned embedder, else "causal-lm"."""
+        return EMBEDDING if self.method == EMBEDDING else "causal-lm"
+
     def load(self, *, device: str = "auto", fresh: bool = False):
+        """The loaded model: an Embedder for a fine-tuned embedder, else a LoadedModel."""
+        if self.kind == EMBEDDING:
+            return load_embedder(self.name, device=device)
         return load_model(self.name, device=device, fresh=fresh)
 
     def to_dict(self) -> dict:
@@ -87,4 +101,24 @@ def registered_models() -> List[FineTunedModel]:
     return [from_row(r) for r in workspace().db.execute("SELECT * FROM registered_models ORDER BY created_at")]
 
 
-__all__ = ["FineTunedModel", "from_row", "registered_model", "registered_models", "registered_row"]
+def _embedder_lookup(name: Any):
+    """name -> RegisteredEmbedder, the kind of a registered model that is no embedder, or None."""
+    if not isinstance(name, str) or name in BUILTINS or not name or "/" in name or name.startswith("."):
+        return None
+    try:
+        row = registered_row(name)
+    except WorkspaceError:  # no readable workspace here: nothing is registered
+        return None
+    if row is None:
+        return None
+    if row["method"] != EMBEDDING:
+        return f"fine-tuned language model ({row['method']} of {row['base']})"
+    path = workspace().path / row["path"]
+    recover_dir(path)
+    return RegisteredEmbedder(row["name"], path, row["sha256"] or "")
+
+
+register_embedder_lookup(_embedder_lookup)
+
+
+__all__ = ["EMBEDDING", "FineTunedModel", "from_row", "registered_model", "registered_models", "registered_row"]

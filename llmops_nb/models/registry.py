@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Union
 
 from ..display import ResultTable
 
@@ -109,4 +109,32 @@ def resolve_registered(name: str):
         loader = fn(name)
         if loader is not None:
             return loader
+    return None
+
+
+@dataclass(frozen=True)
+class RegisteredEmbedder:
+    """A fine-tuned embedder registered in the workspace: its sentence-transformers folder and the content hash of
+    its weights (part of the embedding cache's key, so vectors of older weights under the same name are never
+    reused)."""
+
+    name: str
+    folder: Path
+    version: str
+
+
+_embedder_lookups: List[Callable[[str], Optional[Union[RegisteredEmbedder, str]]]] = []
+
+
+def register_embedder_lookup(fn: Callable[[str], Optional[Union[RegisteredEmbedder, str]]]) -> None:
+    """The registry of workspace models answers name -> RegisteredEmbedder, or the kind of a registered model that
+    is not an embedder (so loading can say so), or None when the name is not registered."""
+    _embedder_lookups.append(fn)
+
+
+def lookup_registered_embedder(name: str) -> Optional[Union[RegisteredEmbedder, str]]:
+    for fn in _embedder_lookups:
+        found = fn(name)
+        if found is not None:
+            return found
     return None
