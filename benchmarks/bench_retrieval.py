@@ -201,12 +201,12 @@ def _gap(systems, questions, topics) -> str:
     lines = []
     for s, _ in SETS:
         qs, ours = questions[s], systems["ours"][s]
-        diffs = [f"{d:+.3f} ({_ci(m)})" for d, m in
+        diffs = [f"{d:+.3f} (95% CI {m['low']:+.2f} to {m['high']:+.2f})" for d, m in
                  ((m["value"], m) for m in (_paired(ours, systems[x][s], qs) for x in ("default", "base128")))]
         misses = [(q["topic"], f) for q, f in zip(qs, ours["first"]) if f != q["topic"]]
         tied = sum(1 for gold, first in misses if first is not None and _contained(topics, gold, first))
         lines.append(f"{s}: hit@1 of ours minus the current default {diffs[0]}, minus MiniLM on the same 128-token "
-                     f"chunks {diffs[1]} (paired bootstrap, 95%). Of ours' {len(misses)} misses, {tied} put first "
+                     f"chunks {diffs[1]} (paired bootstrap). Of ours' {len(misses)} misses, {tied} put first "
                      "a larger topic that holds the gold topic's text (e.g. compound for try), which no embedder "
                      "can separate from the gold passage.")
     return "\n\n".join(lines)
