@@ -32,6 +32,7 @@ from ..workspace import atomic_dir, check_name, workspace
 from .identity import folder_fingerprint
 from .loading import Embedder, embedder_folder, open_embedder, resolve_device
 from .registered import EMBEDDING, FineTunedModel, from_row, registered_model, registered_row
+from .registration import save_registration
 from .registry import BUILTINS
 from .runtime import forget, quiet_transformers, quiet_warnings
 from .training_data import resolve_dataset
@@ -287,18 +288,8 @@ def _train(emb: Embedder, data: Pairs, config: EmbedderTrainConfig, run, name: s
 
 def _register(run, *, name: str, base: str, data: Pairs, folder: Path, metrics: Dict[str, Any],
               params: Dict[str, Any]) -> None:
-    sha = folder_fingerprint(folder)
-    run.log_artifact(folder / "modules.json")
-    run.record("model", name)
-    run.record("dataset", data.ref)
-    if data.snapshot:
-        run.record("dataset_snapshot", data.snapshot)
-    ws = workspace()
-    ws.db.execute(
-        "INSERT OR REPLACE INTO registered_models (name, base, method, path, sha256, dataset_ref, dataset_snapshot, "
-        "run_id, params, metrics, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (name, base, EMBEDDING, str(folder.relative_to(ws.path)), sha, data.ref, data.snapshot, run.id,
-         json.dumps(params, default=str), json.dumps(metrics), time.time()))
+    save_registration(run, name=name, base=base, method=EMBEDDING, folder=folder, artifact=folder / "modules.json",
+                      data_ref=data.ref, snapshot=data.snapshot, metrics=metrics, params=params)
 
 
 __all__ = ["MIN_PAIRS", "MNRL_SCALE", "PAIR_FIELDS", "finetune_embedder", "mnrl_loss", "plan_batches", "read_pairs"]

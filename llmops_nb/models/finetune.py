@@ -18,7 +18,6 @@ import hashlib
 import json
 import re
 import shutil
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -30,10 +29,11 @@ from ..workspace import check_name, workspace
 from ..workspace.names import MAX_NAME
 from .checkpoints import CHECKPOINT, checkpoint_state
 from .finetuned import export, forget_loaded
-from .identity import folder_fingerprint, model_identity, registered_identity
+from .identity import model_identity, registered_identity
 from .loading import LoadedModel, resolve_device
 from .loss import causal_lm_loss, shared_prompt_prefix
 from .registered import FineTunedModel, from_row, registered_model, registered_models, registered_row
+from .registration import save_registration
 from .registry import BUILTINS
 from .runtime import quiet_warnings
 from .train_config import METHODS, TrainConfig, lora_config
@@ -146,18 +146,9 @@ def _resume_state(folder: Path, name: str, chash: str, resume: bool) -> Optional
 
 def _register(run, *, name: str, base: str, config: TrainConfig, data: TrainingData, final: Path,
               metrics: Dict[str, Any], params: Dict[str, Any]) -> None:
-    sha = folder_fingerprint(final)
-    run.log_artifact(final / "adapter_config.json" if config.method == "lora" else final / "config.json")
-    run.record("model", name)
-    run.record("dataset", data.ref)
-    if data.snapshot:
-        run.record("dataset_snapshot", data.snapshot)
-    ws = workspace()
-    ws.db.execute(
-        "INSERT OR REPLACE INTO registered_models (name, base, method, path, sha256, dataset_ref, dataset_snapshot, "
-        "run_id, params, metrics, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (name, base, config.method, str(final.relative_to(ws.path)), sha, data.ref, data.snapshot, run.id,
-         json.dumps(params, default=str), json.dumps(metrics), time.time()))
+    artifact = final / "adapter_config.json" if config.method == "lora" else final / "config.json"
+    save_registration(run, name=name, base=base, method=config.method, folder=final, artifact=artifact,
+                      data_ref=data.ref, snapshot=data.snapshot, metrics=metrics, params=params)
 
 
 __all__ = ["CHECKPOINT", "METHODS", "PAIR_FIELDS", "FineTunedModel", "TrainConfig", "causal_lm_loss", "collate",
