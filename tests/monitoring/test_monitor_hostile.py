@@ -5,7 +5,7 @@ what is wrong and what to do (InputError: CLI exit 2, magic UsageError, REST 400
 no verdict without data; the workspace is never lost or corrupted; user text shown as HTML is escaped.
 
 Real parts only: real workspaces, real traced calls, real MiniLM embeddings (tests marked slow), the real console
-script and IPython shell. A test marked xfail(strict=True) documents a bug: it asserts what users should get."""
+script and IPython shell."""
 from __future__ import annotations
 
 import json
@@ -25,10 +25,6 @@ from llmops_nb.errors import InputError, NotFoundError
 
 FILES, NET = list(pool("files")), list(pool("net"))
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def bug(reason: str):
-    return pytest.mark.xfail(strict=True, reason="BUG: " + reason)
 
 
 def _bot(model="bot", tags=None):
