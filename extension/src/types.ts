@@ -113,6 +113,9 @@ export interface ComparisonPayload {
   leaderboard: ({ variant: string } & Record<string, MetricSummary | string>)[];
   paired?: Record<string, Record<string, { wins: number; ties: number; losses: number; p_bootstrap?: number }>>;
   warnings?: string[];
+  /** how the comparison was measured: evidence source, gaps */
+  notes?: string[];
+  grounding?: GroundingPayload;
   examples?: Record<string, Json>[];
   hint?: string;
   /** the comparison widget's snapshot: the example on screen */
@@ -127,6 +130,48 @@ export interface ComparisonPayload {
       answers?: { variant: string; output: string; score?: number | null }[];
     } | null;
   };
+}
+
+export interface GroundingTest {
+  variant: string;
+  against: string;
+  role: string;
+  diff: number | null;
+  ci: (number | null)[];
+  p: number | null;
+  n: number;
+  verdict: string;
+}
+
+export interface GroundingRag {
+  variant: string;
+  twin: string | null;
+  metric: string;
+  n: number;
+  hits: number;
+  misses: number;
+  gap: number | null;
+  from_misses: number | null;
+  from_hits: number | null;
+  answers: number;
+  citing: number;
+  bad_citations: number;
+  citing_on_hits: number;
+  citing_gold: number;
+  abstain_hits: number;
+  abstain_misses: number;
+}
+
+/** Comparison.grounding().to_dict() */
+export interface GroundingPayload {
+  baseline: string;
+  metric: string;
+  alpha?: number;
+  hallucination: Record<string, { mean: number | null; ci: (number | null)[] }>;
+  tests: GroundingTest[];
+  rag: GroundingRag[];
+  findings: string[];
+  notes?: string[];
 }
 
 export interface CurationStep {

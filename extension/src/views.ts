@@ -5,6 +5,7 @@
 import { bars, funnel, lineGeometry } from './chart';
 import { el, svg } from './dom';
 import { formatCell, formatNumber, MISSING } from './format';
+import { groundingElement } from './grounding';
 import { shapeLeaderboard } from './leaderboard';
 import { normalizeSearch } from './normalize';
 import {
@@ -196,7 +197,15 @@ export function renderComparison(c: ComparisonPayload): HTMLElement {
   if (c.run_id) {
     bits.push(`run ${c.run_id}`);
   }
-  return root('comparison', title(bits.join(' · ')), leaderboardElement(c), c.view ? exampleElement(c.view) : null);
+  const notes = (c.notes || []).map(n => muted(n, 'llmops-note'));
+  return root(
+    'comparison',
+    title(bits.join(' · ')),
+    leaderboardElement(c),
+    ...notes,
+    c.grounding && !c.view ? groundingElement(c.grounding) : null,
+    c.view ? exampleElement(c.view) : null
+  );
 }
 
 /** The comparison widget's example on screen: question, reference, each variant's answer (line breaks kept). */

@@ -17,6 +17,7 @@ from ..display import esc, finite, fmt, html_table, jsonable, text_table, widget
 from ..errors import InputError, not_found
 from ..tracking.runs import get_run
 from . import metrics as M
+from .grounding import Grounding, grounding
 from .stats import bootstrap_ci, paired
 
 MIME = "application/vnd.llmops.comparison+json"
@@ -164,6 +165,17 @@ class Comparison:
         return f"best by {self.primary_metric}: {best}" if best else f"no best variant by {self.primary_metric} (tie)"
 
     # ---- views -------------------------------------------------------------------------------
+    def grounding(self) -> Grounding:
+        """Hallucination of every variant with paired tests (RAG vs the baseline, vs the same model without
+        retrieval and vs each fine-tune), and per RAG variant: the gap on the primary metric split into retrieval
+        misses and hits, citations of [n] and abstentions."""
+        return grounding(self.rows, self.variants, self.params.get("variants") or self.variants, self.baseline,
+                         self.primary_metric)
+
+    @property
+    def _grounded(self) -> bool:
+        return bool({"hallucination", "context_hit"} & set(self.metrics))
+
     def diff(self, a: str, b: str, *, metric: Optional[str] = None, n: int = 5) -> "Diff":
         """Examples where variants a and b disagree most on `metric`, outputs side by side."""
         for v in (a, b):
@@ -237,6 +249,7 @@ class Comparison:
                             for v in self.variants],
             "paired": {v: {m: p.to_dict() for m, p in ms.items()} for v, ms in self.paired.items()},
             "examples": self.examples(max_examples), "examples_total": n_examples, "hint": HINT,
+            **({"grounding": self.grounding().to_dict()} if self._grounded else {}),
         })
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -278,7 +291,9 @@ class Comparison:
         warns = "".join(f"warning: {w}\n" for w in self.warnings)
         notes = (f"means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs {self.baseline} on "
                  f"{self.primary_metric}\n") + "".join(f"note: {n}\n" for n in self.notes)
-        return head + warns + notes + text_table(self._table_rows(False), self._columns(), max_width=40) + f"\n{HINT}"
+        found = "".join(f"- {f}\n" for f in self.grounding().findings) if self._grounded else ""
+        return (head + warns + notes + text_table(self._table_rows(False), self._columns(), max_width=40) + "\n" +
+                (f"grounding (cmp.grounding() for the tables):\n{found}" if found else "") + HINT)
 
     def _repr_html_(self) -> str:
         cap = (f"Comparison · {len(self.variants)} variants × {self.params.get('n_examples')} examples of "
@@ -289,6 +304,7 @@ class Comparison:
                 "<div class='llmops-muted'>means with bootstrap 95% CIs; W/T/L and p (paired bootstrap) vs the baseline "
                 f"on {esc(self.primary_metric)}</div>" +
                 "".join(f"<div class='llmops-muted llmops-note'>{esc(n)}</div>" for n in self.notes) + self.chart().svg(standalone=False) +
+                (self.grounding()._repr_html_() if self._grounded else "") +
                 f"<div class='llmops-hint'>{esc(HINT)}</div>")
 
 
