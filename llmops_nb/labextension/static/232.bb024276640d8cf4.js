@@ -567,6 +567,24 @@ span.llmops-status-finished {
 .llmops-answer-head {
   font-weight: 600;
 }
+
+/* comparison grounding: hallucination tests, the RAG breakdown, findings in words */
+.llmops-grounding {
+  margin-top: 8px;
+  border-top: var(--jp-border-width) solid var(--jp-border-color2);
+  padding-top: 4px;
+}
+
+.llmops-grounding .llmops-table {
+  margin-bottom: 6px;
+}
+
+.llmops-findings {
+  margin: 4px 0;
+  padding-left: 18px;
+  color: var(--jp-ui-font-color1);
+  line-height: 1.4;
+}
 `,""]),e.d(l,{},{A:i})},140(o,l,e){var r=e(601),t=e.n(r),a=e(314),p=(e.n(a))()(t());p.push([o.id,`/*
  * The HTML fallbacks Python puts in every llmops bundle carry their own \\3c style>; JupyterLab's sanitizer strips
  * it from untrusted outputs (a notebook opened from elsewhere) but keeps the class attributes. These rules give
