@@ -25,14 +25,14 @@ def test_groundedness_counts_supported_sentences():
     ctx = "The with statement wraps a block with methods of a context manager. It calls __enter__ and __exit__."
     embed = _fake_free_embed()
     out = M.groundedness(
-        ["The with statement calls __enter__ and __exit__ of a context manager. Bananas are yellow fruits grown in warm places.",
+        ["It calls __enter__ and __exit__. Bananas are yellow fruits grown in warm places.",
          "anything"], [ctx, None], embed)
     assert out[0] == pytest.approx(0.5)
     assert math.isnan(out[1]), "no context: groundedness is undefined, not zero"
 
 
 def _fake_free_embed():
-    # Lexical support alone decides here: unit vectors that never reach the cosine threshold between texts.
+    # Alignment with the passage alone decides here: unit vectors that never reach the cosine threshold between texts.
     def embed(texts):
         v = np.eye(len(texts), 8 + len(texts), dtype=np.float32)
         return v
