@@ -17,7 +17,7 @@ from ..tracking.runs import active_run
 from ..workspace import check_name, transaction, workspace
 from . import storage
 from .chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_window
-from .embeddings import model_key
+from .embeddings import model_key, weights_version
 from .params import DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD, DEFAULT_EXPANSION_SEARCH, DEFAULT_MODEL, check_params
 from .records import Prepared, as_records, prepare
 from .results import SearchResults
@@ -116,7 +116,8 @@ def _build(name: str, recs, ds, emb, *, model: Optional[str], chunk_tokens: int,
     storage.add_vectors(ix, keys, prep.vectors, progress)
     stats = {"records_seen": prep.stats.records, "skipped_empty": prep.stats.skipped_empty}
     if prep.embed_stats is not None and emb is not None:
-        stats.update(embedded=prep.embed_stats.embedded, from_cache=prep.embed_stats.cached, model_key=model_key(emb))
+        stats.update(embedded=prep.embed_stats.embedded, from_cache=prep.embed_stats.cached, model_key=model_key(emb),
+                     model_weights=weights_version(emb))  # searches refuse once the embedder's weights change
     run = active_run()
     values = dict(model=model or "", dim=dim, metric=metric, dtype=dtype, connectivity=int(connectivity),
                   expansion_add=int(expansion_add), expansion_search=int(expansion_search),

@@ -45,14 +45,36 @@ def model_key(embedder) -> str:
     """Folder name identifying the model's outputs: its name plus what changes them (dim, window, and for a
     registered fine-tune the content hash of its weights, so one trained again under the same name never reads
     the vectors of its old weights)."""
-    name = str(embedder.name)
+    weights = weights_version(embedder)
+    tag = f"-w{weights}" if weights else ""
+    return f"{_slug(str(embedder.name))}{tag}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}"
+
+
+def weights_version(embedder_or_version) -> str:
+    """The weights part of `model_key`: a registered fine-tune's weights hash as the key spells it ("" for built-in
+    embedders and local folders). Takes an Embedder or its `version`."""
+    version = embedder_or_version if isinstance(embedder_or_version, str) else getattr(embedder_or_version,
+                                                                                          "version", "")
+    return re.sub(r"[^A-Za-z0-9]", "", str(version or ""))[:16]
+
+
+def built_weights(stats: dict, name: str) -> Optional[str]:
+    """The `weights_version` an index was built with, from its stats: the stored `model_weights`, else (indexes
+    stored before that) read from its embedding cache key; None when neither tells (given vectors, no stats)."""
+    if isinstance(stats.get("model_weights"), str):
+        return stats["model_weights"]
+    key, slug = stats.get("model_key"), _slug(str(name))
+    if not isinstance(key, str) or not key.startswith(slug):
+        return None  # e.g. a local folder's key resolved from another working directory
+    m = re.fullmatch(r"(?:-w([A-Za-z0-9]{1,16}))?-d\d+-t\d+-v\d+", key[len(slug):])
+    return (m.group(1) or "") if m else None
+
+
+def _slug(name: str) -> str:
     if os.sep in name or name.startswith("."):  # a local folder: keep it readable and unique
         path = str(Path(name).expanduser().resolve())
         name = Path(path).name + "-" + hashlib.sha256(path.encode()).hexdigest()[:8]
-    slug = re.sub(r"[^A-Za-z0-9_.\-]", "-", name)
-    version = re.sub(r"[^A-Za-z0-9]", "", str(getattr(embedder, "version", "") or ""))[:16]
-    weights = f"-w{version}" if version else ""
-    return f"{slug}{weights}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}"
+    return re.sub(r"[^A-Za-z0-9_.\-]", "-", name)
 
 
 def cache_path(embedder_or_key) -> Path:
@@ -210,4 +232,5 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     return np.ascontiguousarray(result)
 
 
-__all__ = ["EmbeddingCache", "EmbedStats", "cache_path", "embed", "model_key", "normalize_rows", "text_hash"]
+__all__ = ["EmbeddingCache", "EmbedStats", "built_weights", "cache_path", "embed", "model_key", "normalize_rows",
+           "text_hash", "weights_version"]

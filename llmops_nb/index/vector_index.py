@@ -14,12 +14,13 @@ import numpy as np
 
 from ..display import fmt_time, html_kv, jsonable
 from ..errors import InputError, LlmopsError, not_found
-from ..models.loading import load_embedder
+from ..models.loading import embedder_folder, load_embedder
+from ..models.registry import BUILTINS
 from ..workspace import workspace
 from . import storage
 from .changes import IndexChanges
 from .distinct import OVERFETCH, distinct_positions
-from .embeddings import EmbeddingCache, embed, normalize_rows
+from .embeddings import EmbeddingCache, built_weights, embed, normalize_rows, weights_version
 from .filtered import MetadataFilters
 from .params import filter_text, int_in_range, positive_int
 from .recall import RecallReport, measure_recall
@@ -110,8 +111,24 @@ class VectorIndex(IndexChanges):
             self._invalidate()
         return self
 
+    def check_embedder(self) -> None:
+        """Refuse, in one line, when the index's embedder has been trained again (other weights under the same
+        name) since the build: its query vectors would not match the stored ones. Cheap: no model loads."""
+        built = built_weights(self.stats, self.model) if self.model else None
+        if built is None or (not built and self.model in BUILTINS):
+            return  # given vectors, an index stored before it recorded its embedder, or a built-in embedder
+        _, current = embedder_folder(self.model)
+        if weights_version(current) != built:
+            src = self.dataset_ref or "DATASET"
+            raise InputError(f"index '{self.name}' was built with embedder '{self.model}' (weights {built or 'none'}), "
+                             f"which has been trained again since (now {weights_version(current) or 'none'}), so its "
+                             f"queries would not match the stored vectors; rebuild it: llmops index build {src} --name "
+                             f"{self.name} --embedder {self.model} (or build_index('{src}', name='{self.name}', "
+                             f"model='{self.model}'))")
+
     @property
     def embedder(self):
+        self.check_embedder()
         if self._embedder is None:
             if not self.model:
                 raise InputError(f"index '{self.name}' was built from given vectors without a model; "
@@ -157,8 +174,14 @@ class VectorIndex(IndexChanges):
                 out["dataset_lineage"] = [d.ref for d in Dataset(row).lineage()]
         return out
 
+    def _change(self, records: Any, *, vectors, replace: bool, progress: bool):
+        if vectors is None:
+            self.check_embedder()  # new weights' vectors beside the old ones would make a mixed index
+        return super()._change(records, vectors=vectors, replace=replace, progress=progress)
+
     # ---- queries --------------------------------------------------------------------------------
     def _text_vector(self, text: str) -> np.ndarray:
+        self.check_embedder()  # before the query caches: they may hold vectors of other weights
         vec = self._queries.get(text)
         if vec is not None:
             self._queries.move_to_end(text)
