@@ -51,6 +51,8 @@ def test_comparison_leaderboard_shows(nb):
     out = nb.outputs("comparison")
     for v in mw.VARIANTS:
         expect(out).to_contain_text(v)
+    # the grounding part under the leaderboard: the hallucination tests and what they found, in words
+    expect(out.locator(".llmops-findings").first).to_contain_text(f"{mw.VARIANTS[2]} vs {mw.VARIANTS[0]}")
     table = out.locator("table").first
     expect(table).to_be_visible()
     # a leaderboard wider than the output must scroll, not lose its last columns
