@@ -35,7 +35,9 @@ function meanCi(m: { mean?: number | null; ci?: (number | null)[] } | undefined)
   return num(ci[0]) === null ? mean.toFixed(3) : `${mean.toFixed(3)} [${num(ci[0])!.toFixed(3)}, ${num(ci[1])!.toFixed(3)}]`;
 }
 
-function table(cols: string[], rows: string[][], caption: string, cls: string): HTMLElement {
+/** A table whose first column and the columns in `text` are text (left), the rest numbers (right). */
+function table(cols: string[], rows: string[][], caption: string, cls: string, text: number[] = []): HTMLElement {
+  const kind = (i: number) => (i === 0 || text.includes(i) ? 'llmops-text' : 'llmops-num');
   return el(
     'div',
     { class: cls },
@@ -43,8 +45,8 @@ function table(cols: string[], rows: string[][], caption: string, cls: string): 
     el(
       'table',
       { class: 'llmops-table' },
-      el('thead', {}, el('tr', {}, ...cols.map((c, i) => el('th', { class: i ? 'llmops-num' : 'llmops-text', scope: 'col' }, c)))),
-      el('tbody', {}, ...rows.map(r => el('tr', {}, ...r.map((v, i) => el('td', { class: i ? 'llmops-num' : 'llmops-text' }, v)))))
+      el('thead', {}, el('tr', {}, ...cols.map((c, i) => el('th', { class: kind(i), scope: 'col' }, c)))),
+      el('tbody', {}, ...rows.map(r => el('tr', {}, ...r.map((v, i) => el('td', { class: kind(i) }, v)))))
     )
   );
 }
@@ -58,7 +60,7 @@ export function hallucinationRows(g: GroundingPayload): string[][] {
       rows.push([variant, meanCi(m), '', '', '']);
     }
     tests.forEach((t, i) =>
-      rows.push([i ? '' : variant, i ? '' : meanCi(m), `${t.against} (${t.role})`, signed(t.diff), pText(t.p)])
+      rows.push([i ? '' : variant, i ? '' : meanCi(m), `${t.against} (${t.role})`, signed(t.diff), t.n ? pText(t.p) : MISSING])
     );
   }
   return rows;
@@ -84,7 +86,8 @@ export function groundingElement(g: GroundingPayload): HTMLElement {
       ['variant', 'hallucination (95% CI)', 'vs', 'diff', 'p'],
       hallucinationRows(g),
       `hallucination: share of answer sentences the gold source does not support (lower is better); paired p, significant below ${alpha}`,
-      'llmops-grounding-tests'
+      'llmops-grounding-tests',
+      [2]
     )
   ];
   if (g.rag && g.rag.length) {

@@ -39,6 +39,8 @@ describe('the grounding view', () => {
     expect(rows.map(r => r[0])).toEqual(['zero-shot', '<img src=x onerror=alert(1)>', '']);
     expect(rows[1]).toEqual(['<img src=x onerror=alert(1)>', '0.320 [0.270, 0.380]', 'zero-shot (baseline)', '+0.020', '0.700']);
     expect(rows[2].slice(2)).toEqual(['ft:lora (fine-tune)', '−0.050', '< 0.001']);
+    const none = hallucinationRows({ ...G, tests: [{ ...G.tests[0], diff: null, p: null, n: 0 }] });
+    expect(none[1].slice(3)).toEqual(['–', '–']);
   });
   it('the RAG row splits the gap and counts citations and abstentions', () => {
     expect(ragRows(G)[0]).toEqual(['<img src=x onerror=alert(1)>', '71/88', '−0.015', '−0.010', '−0.005', '12/88', '6/10', '1/71 · 2/17']);
@@ -48,6 +50,9 @@ describe('the grounding view', () => {
     expect(v.querySelector('img')).toBeNull();
     expect(v.textContent).toContain('<img src=x onerror=alert(1)>');
     expect(v.querySelectorAll('.llmops-grounding-rag tbody tr').length).toBe(1);
+    const vs = v.querySelectorAll('.llmops-grounding-tests td')[7];
+    expect(vs.textContent).toBe('zero-shot (baseline)');
+    expect(vs.className).toBe('llmops-text');
     expect(v.querySelector('.llmops-findings')!.textContent).toContain('retrieved for 71 of 88');
   });
   it('a comparison payload shows its notes and grounding under the leaderboard', () => {

@@ -38,7 +38,7 @@ class HallucinationTest:
 
     @property
     def verdict(self) -> str:
-        if math.isnan(self.diff) or self.n == 0:
+        if self.n == 0 or math.isnan(self.diff):
             return "no paired examples"
         if self.p >= ALPHA:
             return "no significant difference"
@@ -168,7 +168,7 @@ def _dash(x: float) -> str:
 
 
 def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return "p = –" if math.isnan(p) else "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _signed(x: float) -> str:
@@ -217,7 +217,8 @@ def grounding(rows: Sequence[dict], labels: Sequence[str], specs: Sequence[str],
             g.rag.append(_breakdown(v, twin, by_variant, metric))
         g.tests += [_test(v, a, role, by_variant) for a, role in against]
     if all(math.isnan(m) for m, _, _ in halluc.values()):
-        g.notes.append("no hallucination scores: the eval set has no gold evidence (see the comparison's notes)")
+        g.notes.append("no variant has a hallucination score (the comparison's notes say why: no gold evidence, or "
+                       "only empty answers)")
     return g
 
 
@@ -226,7 +227,7 @@ def _test(v: str, against: str, role: str, by_variant: Dict[str, List[dict]]) ->
     b = [_num(r.get("hallucination")) for r in by_variant[against]]
     n = int(np.sum(~(np.isnan(a) | np.isnan(b)))) if a and len(a) == len(b) else 0
     if n == 0:
-        return HallucinationTest(v, against, role, math.nan, (math.nan, math.nan), 1.0, 0)
+        return HallucinationTest(v, against, role, math.nan, (math.nan, math.nan), math.nan, 0)
     p = paired(a, b, higher_is_better=True)  # raw difference: a - b, CI of it
     return HallucinationTest(v, against, role, p.mean_diff, (p.ci_low, p.ci_high), p.p_bootstrap, n)
 
