@@ -31,7 +31,7 @@ from ..tracking.runs import start_run
 from ..workspace import atomic_dir, check_name, workspace
 from .identity import folder_fingerprint
 from .loading import Embedder, embedder_folder, open_embedder, resolve_device
-from .registered import EMBEDDING, FineTunedModel, from_row, registered_model, registered_row
+from .registered import EMBEDDING, FineTunedModel, from_row, refuse_other_kind, registered_model, registered_row
 from .registration import save_registration
 from .registry import BUILTINS
 from .runtime import forget, quiet_transformers, quiet_warnings
@@ -86,15 +86,14 @@ def finetune_embedder(base: Any = "all-minilm-l6-v2", pairs: Any = None, *, name
     folder, base_version = embedder_folder(base)  # refuses chat models and unknown names
     chash = _config_hash(base, folder_fingerprint(folder), data, config, dev)
     existing = registered_row(name)
+    refuse_other_kind(existing, embedder=True)  # a language-model fine-tune keeps its name
     if existing is not None:
-        same = existing["method"] == EMBEDDING and json.loads(existing["params"]).get("config_hash") == chash
-        if same and (workspace().path / existing["path"]).exists():
+        if json.loads(existing["params"]).get("config_hash") == chash and (workspace().path / existing["path"]).exists():
             return from_row(existing)
         if not overwrite:
-            what = "a fine-tuned embedder" if existing["method"] == EMBEDDING else f"a {existing['method']} fine-tune"
-            raise InputError(f"'{name}' is already registered as {what} trained with other settings or data; pass "
-                             "overwrite=True (--overwrite) to replace it (indexes built with it must be rebuilt), or "
-                             "choose another name")
+            raise InputError(f"'{name}' is already registered as a fine-tuned embedder trained with other settings or "
+                             "data; pass overwrite=True (--overwrite) to replace it (indexes built with it must be "
+                             "rebuilt), or choose another name")
     workspace().require_writable()  # before any training: the model could not be registered
     params = {"base": base, "method": EMBEDDING, "data": data.ref, "snapshot": data.snapshot, "pairs": len(data.queries),
               "fields": list(data.fields), "hard_negatives": sum(n is not None for n in data.negatives),

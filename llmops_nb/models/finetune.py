@@ -32,7 +32,7 @@ from .finetuned import export, forget_loaded
 from .identity import model_identity, registered_identity
 from .loading import LoadedModel, resolve_device
 from .loss import causal_lm_loss, shared_prompt_prefix
-from .registered import FineTunedModel, from_row, registered_model, registered_models, registered_row
+from .registered import FineTunedModel, from_row, refuse_other_kind, registered_model, registered_models, registered_row
 from .registration import save_registration
 from .registry import BUILTINS
 from .runtime import quiet_warnings
@@ -71,6 +71,7 @@ def finetune(base: Any, dataset: Any, *, method: str = "lora", epochs: float = 1
                                  origin="made from the base and dataset names; give one with name=/--as")
     chash = _config_hash(_hashed_config(config, data, base, dev))
     existing = registered_row(name)
+    refuse_other_kind(existing, embedder=False)  # a fine-tuned embedder keeps its name
     if existing is not None and resume and json.loads(existing["params"]).get("config_hash") == chash \
             and (workspace().path / existing["path"]).exists():
         return from_row(existing)

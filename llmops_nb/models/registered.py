@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ..display import fmt_time, html_kv
-from ..errors import WorkspaceError, not_found
+from ..errors import InputError, WorkspaceError, not_found
 from ..workspace import recover_dir, workspace
 from .loading import load_embedder, load_model
 from .registry import BUILTINS, RegisteredEmbedder, register_embedder_lookup
@@ -42,8 +42,8 @@ class FineTunedModel:
 
     @property
     def kind(self) -> str:
-        """"embedding" for a fine-tuned embedder, else "causal-lm"."""
-        return EMBEDDING if self.method == EMBEDDING else "causal-lm"
+        """"embedding" for a fine-tuned embedder, else its base's kind ("chat" or "causal-lm"), as models() lists it."""
+        return model_kind(self.method, self.base)
 
     def load(self, *, device: str = "auto", fresh: bool = False):
         """The loaded model: an Embedder for a fine-tuned embedder, else a LoadedModel."""
@@ -72,6 +72,35 @@ class FineTunedModel:
 
     def _repr_html_(self) -> str:
         return html_kv(f"fine-tuned model {self.name}", {k: v for k, v in self._summary().items() if v is not None})
+
+
+def model_kind(method: str, base: str) -> str:
+    """The kind models() lists a registered model under, as the built-ins' ("embedding", "chat", "causal-lm"): a
+    fine-tuned embedder is an embedding model, a LoRA/full fine-tune has its base's kind."""
+    if method == EMBEDDING:
+        return EMBEDDING
+    spec = BUILTINS.get(base)
+    return spec.kind if spec is not None and spec.kind != EMBEDDING else "causal-lm"
+
+
+def describe_registered(row: sqlite3.Row) -> str:
+    """What a registered model is, for messages: "a fine-tuned embedder (kind embedding, fine-tune of BASE)" or
+    "a lora fine-tune of BASE (kind chat)"."""
+    kind = model_kind(row["method"], row["base"])
+    if row["method"] == EMBEDDING:
+        return f"a fine-tuned embedder (kind {kind}, fine-tune of {row['base']})"
+    return f"a {row['method']} fine-tune of {row['base']} (kind {kind})"
+
+
+def refuse_other_kind(row: Optional[sqlite3.Row], *, embedder: bool) -> None:
+    """Refuse to register a fine-tuned embedder over a language-model fine-tune's name, or the other way round:
+    replacing one kind with the other would break what uses the name (indexes, comparisons, load_model)."""
+    if row is None or (row["method"] == EMBEDDING) == embedder:
+        return
+    new = "a fine-tuned embedder" if embedder else "a language-model fine-tune"
+    extra = ", not even with overwrite=True" if embedder else ""
+    raise InputError(f"'{row['name']}' is already registered as {describe_registered(row)}; {new} cannot replace "
+                     f"it{extra}: choose another name (name=... / --as NAME)")
 
 
 def from_row(row: sqlite3.Row) -> FineTunedModel:
@@ -121,4 +150,5 @@ def _embedder_lookup(name: Any):
 register_embedder_lookup(_embedder_lookup)
 
 
-__all__ = ["EMBEDDING", "FineTunedModel", "from_row", "registered_model", "registered_models", "registered_row"]
+__all__ = ["EMBEDDING", "FineTunedModel", "describe_registered", "from_row", "model_kind", "refuse_other_kind",
+           "registered_model", "registered_models", "registered_row"]

@@ -1,0 +1,62 @@
+"""A fine-tuned embedder among the workspace's other registered models: a LoRA fine-tune cannot take its name (nor it
+a LoRA's), its export loads in sentence-transformers and embeds as the registered model does, models() lists it as
+an embedding model (a fine-tune of its base), and compare refuses it as a generator."""
+from pydoc_data.topics import topics
+
+import pytest
+
+import llmops_nb as L
+from llmops_nb.errors import InputError
+from llmops_nb.models.registered import registered_model
+
+LM_PAIRS = [{"prompt": f"What is {i} plus {i}?", "response": f"It is {2 * i}."} for i in range(24)]
+
+
+def _pairs(n: int) -> list:
+    out = []
+    for key in sorted(topics)[:n]:
+        text = " ".join(topics[key].split())
+        out.append({"query": f"what does the reference say about {key}?", "positive": text[:240]})
+    return out
+
+
+def _embedder(name: str):
+    return L.finetune_embedder("all-minilm-l6-v2", _pairs(24), name=name, batch_size=12, lr=1e-4, progress=False)
+
+
+def _one_line(match: str, call) -> str:
+    with pytest.raises(InputError, match=match) as err:
+        call()
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+@pytest.mark.slow
+def test_a_lora_finetune_and_a_fine_tuned_embedder_never_replace_each_other(ws, one_torch_thread):
+    emb = _embedder("shared")
+    _one_line(r"'shared' is already registered as a fine-tuned embedder \(kind embedding, fine-tune of "
+              r"all-minilm-l6-v2\); a language-model fine-tune cannot replace it: choose another name",
+              lambda: L.finetune("tiny-gpt2", LM_PAIRS, max_steps=1, batch_size=4, name="shared"))
+    kept = registered_model("shared")
+    assert kept.method == "embedding" and kept.sha256 == emb.sha256 and kept.run_id == emb.run_id
+    assert L.load_embedder("shared").version == emb.sha256
+
+    lm = L.finetune("tiny-gpt2", LM_PAIRS, max_steps=1, batch_size=4, name="talker")
+    for overwrite in (False, True):
+        _one_line(r"'talker' is already registered as a lora fine-tune of tiny-gpt2 \(kind causal-lm\); a fine-tuned "
+                  r"embedder cannot replace it, not even with overwrite=True: choose another name",
+                  lambda: _embedder_over("talker", overwrite))
+    assert registered_model("talker").method == "lora" and registered_model("talker").sha256 == lm.sha256
+
+    # replacing a model of the same kind works as before: a LoRA trains again under its name with other settings,
+    # a fine-tuned embedder with overwrite=True
+    again = L.finetune("tiny-gpt2", LM_PAIRS, max_steps=2, batch_size=4, name="talker")
+    assert again.run_id != lm.run_id and again.metrics["steps"] == 2
+    other = L.finetune_embedder("all-minilm-l6-v2", _pairs(24), name="shared", batch_size=12, lr=3e-4,
+                                overwrite=True, progress=False)
+    assert other.sha256 != emb.sha256
+
+
+def _embedder_over(name: str, overwrite: bool):
+    return L.finetune_embedder("all-minilm-l6-v2", _pairs(24), name=name, batch_size=12, lr=1e-4,
+                               overwrite=overwrite, progress=False)
