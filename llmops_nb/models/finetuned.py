@@ -14,7 +14,7 @@ from ..errors import InputError, LlmopsError, WorkspaceError
 from ..workspace import atomic_dir, workspace
 from .identity import registered_identity
 from .loading import LoadedModel, load_model, resolve_device
-from .registered import FineTunedModel, from_row, registered_model, registered_row
+from .registered import EMBEDDING, FineTunedModel, from_row, registered_model, registered_row
 from .registry import BUILTINS, models, register_model_resolver, register_model_source
 from .runtime import forget, quiet_transformers, quiet_warnings, recall, remember
 
@@ -90,7 +90,8 @@ def export(model: Any, path: Any, *, merge: bool = True, overwrite: bool = False
 
     merge=True: one folder with the LoRA merged into the base weights (safetensors + tokenizer) that plain
     `transformers.AutoModelForCausalLM.from_pretrained(path)` loads. merge=False: the PEFT adapter folder
-    (+ tokenizer), to load on top of the base with peft.
+    (+ tokenizer), to load on top of the base with peft. A fine-tuned embedder is written as its whole
+    sentence-transformers folder (merge does not apply), which `SentenceTransformer(path)` loads.
     """
     target = Path(path).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:
@@ -122,6 +123,8 @@ def export(model: Any, path: Any, *, merge: bool = True, overwrite: bool = False
                 merged = PeftModel.from_pretrained(base.model, str(ft.path)).merge_and_unload()
             merged.save_pretrained(tmp, safe_serialization=True)
             base.tokenizer.save_pretrained(tmp)
+        elif ft.method == EMBEDDING:  # the whole sentence-transformers folder: its modules (1_Pooling) are folders
+            shutil.copytree(ft.path, tmp, dirs_exist_ok=True)
         else:  # the adapter folder, or a full fine-tune's model folder, as it is
             for f in ft.path.iterdir():
                 if f.is_file():

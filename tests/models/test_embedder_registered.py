@@ -3,6 +3,7 @@ a LoRA's), its export loads in sentence-transformers and embeds as the registere
 an embedding model (a fine-tune of its base), and compare refuses it as a generator."""
 from pydoc_data.topics import topics
 
+import numpy as np
 import pytest
 
 import llmops_nb as L
@@ -60,3 +61,20 @@ def test_a_lora_finetune_and_a_fine_tuned_embedder_never_replace_each_other(ws, 
 def _embedder_over(name: str, overwrite: bool):
     return L.finetune_embedder("all-minilm-l6-v2", _pairs(24), name=name, batch_size=12, lr=1e-4,
                                overwrite=overwrite, progress=False)
+
+
+@pytest.mark.slow
+def test_an_exported_embedder_loads_in_sentence_transformers_and_embeds_the_same(ws, tmp_path):
+    _embedder("mini")
+    out = L.export("mini", tmp_path / "export")
+    assert (out / "modules.json").is_file() and (out / "1_Pooling" / "config.json").is_file()
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(out), device="cpu")
+    texts = [p["query"] for p in _pairs(6)] + ["a longer passage " * 40]
+    ours = L.load_embedder("mini").encode(texts)
+    theirs = st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert theirs.shape == ours.shape == (7, 384)
+    assert np.allclose(theirs, ours, atol=1e-5)
+    base = L.load_embedder("all-minilm-l6-v2").encode(texts)
+    assert not np.allclose(theirs, base, atol=1e-3)  # the fine-tuned weights, not the base's
