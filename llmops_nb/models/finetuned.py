@@ -74,10 +74,12 @@ def _models_rows() -> List[dict]:
     out = []
     for r in rows:
         ft = from_row(r)
-        out.append({"name": ft.name, "kind": f"fine-tune ({ft.method})", "params": f"base {ft.base}",
+        base = BUILTINS.get(ft.base)
+        what = "fine-tune" if ft.method == EMBEDDING else f"{ft.method} fine-tune"
+        out.append({"name": ft.name, "kind": ft.kind, "params": base.params if base is not None else "",
                     "installed": ft.path.exists(),
-                    "source": f"{ft.method} of {ft.base} on {ft.dataset_ref}" if ft.path.exists()
-                    else f"missing folder {ft.path}"})
+                    "source": f"{what} of {ft.base} on {ft.dataset_ref}" if ft.path.exists()
+                    else f"missing folder {ft.path}", "base": ft.base, "method": ft.method})
     return out
 
 

@@ -78,3 +78,26 @@ def test_an_exported_embedder_loads_in_sentence_transformers_and_embeds_the_same
     assert np.allclose(theirs, ours, atol=1e-5)
     base = L.load_embedder("all-minilm-l6-v2").encode(texts)
     assert not np.allclose(theirs, base, atol=1e-3)  # the fine-tuned weights, not the base's
+
+
+@pytest.mark.slow
+def test_models_lists_a_fine_tuned_embedder_as_an_embedding_model_and_compare_refuses_it(ws, one_torch_thread):
+    _embedder("mini")
+    L.finetune("tiny-gpt2", LM_PAIRS, max_steps=1, batch_size=4, name="talker")
+    rows = {r["name"]: r for r in L.models().rows}
+    base, mini, talker = rows["all-minilm-l6-v2"], rows["mini"], rows["talker"]
+    assert mini["kind"] == base["kind"] == "embedding" and mini["params"] == base["params"] == "22M"
+    assert mini["source"].startswith("fine-tune of all-minilm-l6-v2 on inline:") and mini["installed"] is True
+    assert talker["kind"] == rows["tiny-gpt2"]["kind"] == "causal-lm"
+    assert talker["source"].startswith("lora fine-tune of tiny-gpt2 on inline:")
+    assert mini["method"] == "embedding" and talker["method"] == "lora" and talker["base"] == "tiny-gpt2"
+    assert "fine-tune (" not in str(L.models())
+    assert registered_model("mini").kind == "embedding" and registered_model("talker").kind == "causal-lm"
+
+    _one_line(r"'mini' is a fine-tuned embedder, not a language model",
+              lambda: L.compare("pydoc-qa", ["ft:mini"], limit=1, progress=False))
+    _one_line(r"'all-minilm-l6-v2' is a base model, not a fine-tune",
+              lambda: L.compare("pydoc-qa", ["ft:all-minilm-l6-v2"], limit=1, progress=False))
+    # an embedder is still found as one (load_embedder's "did you mean" lists embedders by their kind)
+    with pytest.raises(L.NotFoundError, match="unknown embedder 'minii'.*did you mean 'mini'"):
+        L.load_embedder("minii")

@@ -88,7 +88,7 @@ def test_lora_finetune_registers_a_loadable_model(ws):
     assert [s for s, _, _ in run.history("eval_loss")] == [2, 4]
     assert run.records["model"] == "tiny-add"
     row = [r for r in L.models() if r["name"] == "tiny-add"][0]
-    assert row["kind"] == "fine-tune (lora)" and row["installed"]
+    assert row["kind"] == "causal-lm" and row["source"].startswith("lora fine-tune of tiny-gpt2 on inline:") and row["installed"]
     lm = L.load_model("tiny-add")
     assert lm.adapter == ft.path and lm.name == "tiny-add"
     base = L.load_model("tiny-gpt2")
