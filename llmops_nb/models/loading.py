@@ -192,8 +192,10 @@ def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fre
     """
     if isinstance(name, LoadedModel):
         return name
-    if isinstance(lookup_registered_embedder(name), RegisteredEmbedder):
-        raise InputError(f"'{name}' is a fine-tuned embedder, not a language model; use it with "
+    embedder = "an embedder" if getattr(BUILTINS.get(name), "kind", "") == "embedding" else \
+        "a fine-tuned embedder" if isinstance(lookup_registered_embedder(name), RegisteredEmbedder) else ""
+    if embedder:
+        raise InputError(f"'{name}' is {embedder}, not a language model; use it with "
                          f"load_embedder('{name}') or build_index(..., model='{name}')")
     registered = resolve_registered(name)
     if registered is not None:

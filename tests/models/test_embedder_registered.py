@@ -101,3 +101,12 @@ def test_models_lists_a_fine_tuned_embedder_as_an_embedding_model_and_compare_re
     # an embedder is still found as one (load_embedder's "did you mean" lists embedders by their kind)
     with pytest.raises(L.NotFoundError, match="unknown embedder 'minii'.*did you mean 'mini'"):
         L.load_embedder("minii")
+
+
+def test_the_built_in_embedder_is_refused_as_a_language_model_in_one_line(ws):
+    # it used to read "unknown model 'all-minilm-l6-v2' (did you mean 'all-minilm-l6-v2'?)"
+    for call in (lambda: L.load_model("all-minilm-l6-v2"),
+                 lambda: L.compare("pydoc-qa", ["zero-shot:all-minilm-l6-v2"], limit=1, progress=False),
+                 lambda: L.export("all-minilm-l6-v2", ws.path / "out")):
+        _one_line(r"'all-minilm-l6-v2' is an embedder, not a language model; use it with "
+                  r"load_embedder\('all-minilm-l6-v2'\)", call)
