@@ -41,8 +41,11 @@ def _check_models(variants: List[Variant]) -> None:
     for v in variants:
         if v.model not in known and not Path(v.model).expanduser().is_dir():
             raise not_found("model", v.model, known, hint=f"in variant '{v.spec}'; known models: {', '.join(known)}")
+        row = next((r for r in table if r["name"] == v.model), None)
+        if row is not None and row.get("kind") == "embedding":
+            raise InputError(f"variant '{v.spec}': '{v.model}' is an embedder, not a language model; use it with "
+                             f"load_embedder('{v.model}') or index build DATA --embedder {v.model}")
         if v.kind == "ft":
-            row = next((r for r in table if r["name"] == v.model), None)
             if row is not None and row.get("kind") in ("chat", "causal-lm", "embedding") and row.get("source", "").startswith(("PyPI", "built in")):
                 raise InputError(f"variant '{v.spec}': '{v.model}' is a base model, not a fine-tune; use zero-shot:{v.model} "
                                  "or fine-tune it first (%llmops finetune)")

@@ -94,10 +94,13 @@ def test_models_lists_a_fine_tuned_embedder_as_an_embedding_model_and_compare_re
     assert "fine-tune (" not in str(L.models())
     assert registered_model("mini").kind == "embedding" and registered_model("talker").kind == "causal-lm"
 
-    _one_line(r"'mini' is a fine-tuned embedder, not a language model",
-              lambda: L.compare("pydoc-qa", ["ft:mini"], limit=1, progress=False))
-    _one_line(r"'all-minilm-l6-v2' is a base model, not a fine-tune",
+    before = len(L.runs())
+    # refused while the plan is checked: before any variant generates and before a compare run is started
+    _one_line(r"variant 'ft:mini': 'mini' is an embedder, not a language model",
+              lambda: L.compare("pydoc-qa", ["zero-shot:tiny-gpt2", "ft:mini"], limit=1, progress=False))
+    _one_line(r"'all-minilm-l6-v2' is an embedder, not a language model",
               lambda: L.compare("pydoc-qa", ["ft:all-minilm-l6-v2"], limit=1, progress=False))
+    assert len(L.runs()) == before
     # an embedder is still found as one (load_embedder's "did you mean" lists embedders by their kind)
     with pytest.raises(L.NotFoundError, match="unknown embedder 'minii'.*did you mean 'mini'"):
         L.load_embedder("minii")
