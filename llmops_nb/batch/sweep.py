@@ -5,13 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from ..checks import whole_number
+from ..cluster import check_scheduler, start_client
 from ..config import progress_disabled
 from ..display import esc, fmt_duration, html_table, text_table
 from ..errors import InputError, LlmopsError
@@ -19,8 +19,6 @@ from ..tracking.runs import start_run
 from ..workspace import workspace
 from .notebooks import resolve_notebook
 from .params import check_parameters, recorded_names
-
-SCHEDULER_TIMEOUT_S = 5
 
 
 def parse_grid(items: Union[Mapping[str, Sequence[Any]], Sequence[str]]) -> Dict[str, List[Any]]:
@@ -187,44 +185,10 @@ def _num(v: Any) -> Optional[float]:
     return None if isinstance(v, float) and math.isnan(v) else float(v)
 
 
-def check_scheduler(address: str) -> str:
-    """Refuse an address Dask cannot even parse, before any work (a reachable one is checked on connect)."""
-    from distributed.comm import registry
-    from distributed.comm.addressing import parse_address
-
-    try:
-        scheme, _ = parse_address(str(address))
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"--scheduler {address!r} is not a Dask address ({exc}); e.g. tcp://host:8786") from None
-    if scheme not in registry.backends:
-        raise InputError(f"--scheduler {address!r}: unknown scheme '{scheme}://'; use one of "
-                         f"{', '.join(s + '://' for s in sorted(registry.backends))}, e.g. tcp://host:8786")
-    return str(address)
-
-
 def _client(workers: int, scheduler: Optional[str]):
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise LlmopsError("dask[distributed] is not installed; run: pip install 'dask[distributed]'") from None
-    if scheduler:
-        try:
-            return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s"), None
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S}s "
-                             f"({type(exc).__name__}); check the address, or omit --scheduler for a local cluster") from None
-    import dask
-
-    # Linux: fork the workers from this process, which has papermill and nbformat imported already, instead of
-    # each spawned worker importing them again. Workers only drive kernels, which are fresh processes; workspace
-    # and run state inherited from here is dropped in the child (see workspace._forget_after_fork). Elsewhere: spawn.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    import papermill  # noqa: F401  (what the workers need, imported once here)
-
-    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=50)
-    return Client(cluster), cluster
+    # papermill and nbformat imported here once: forked workers inherit them; they only drive kernels, which are
+    # fresh processes
+    return start_client(workers, scheduler, preload=("papermill",))
 
 
 @dataclass
