@@ -39,14 +39,20 @@ def _index_show(ns, ctx):
     return load_index(ns.name)
 
 
-@command("index recall", "measure recall@k of the HNSW search against exact search",
+@command("index recall", "measure recall@k of the HNSW search against exact search; with --target, find the "
+         "smallest expansion_search reaching it on the sample and store it for later searches",
          arg("name", metavar="I"), arg("--sample", type=int, default=1000, help="stored vectors used as queries"),
          arg("-k", type=int, default=10, dest="k", help="neighbours compared (default 10)"),
-         arg("--expansion-search", type=int, default=None, help="try another search breadth (an integer >= 1)"))
+         arg("--expansion-search", type=int, default=None, help="try another search breadth (an integer >= 1)"),
+         arg("--target", type=float, default=None, metavar="R",
+             help="recall to reach, in (0, 1], e.g. 0.95: the smallest expansion_search meeting it is stored"),
+         arg("--max-expansion", type=int, default=4096, metavar="E",
+             help="widest expansion_search --target tries (default 4096)"))
 def _index_recall(ns, ctx):
     from ..index.vector import load_index
 
-    return load_index(ns.name).recall(sample=ns.sample, k=ns.k, expansion_search=ns.expansion_search)
+    return load_index(ns.name).recall(sample=ns.sample, k=ns.k, expansion_search=ns.expansion_search,
+                                      target=ns.target, max_expansion=ns.max_expansion)
 
 
 @command("index eval", "retrieval quality on questions with known sources: hit@1/3/5/10, MRR and nDCG@10 with 95% "

@@ -7,11 +7,12 @@ are integers handed out from a counter (`indexes.next_key`) and never reused.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -60,11 +61,24 @@ def restore_usearch(path: Path, *, name: str, rebuild: str):
     return ix
 
 
-def add_vectors(ix, keys: np.ndarray, vectors: np.ndarray, progress: bool) -> None:
+def add_threads() -> int:
+    """Threads for building HNSW: every core this process may run on (usearch's add scales with them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def add_vectors(ix, keys: np.ndarray, vectors: np.ndarray, progress: bool, *, threads: Optional[int] = None) -> None:
+    """Add all `vectors` in one multi-threaded usearch call (one batch: per-chunk or small-batch adds pay the
+    thread start-up each time), from one contiguous float32 array."""
     if len(keys) == 0:
         return
+    threads = threads or add_threads()
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
     if not progress or progress_disabled() or len(keys) < _PROGRESS_MIN:
-        ix.add(keys, vectors)
+        ix.add(keys, vectors, threads=threads)
         return
     from ..progress import progress as progress_bar
 
@@ -73,7 +87,7 @@ def add_vectors(ix, keys: np.ndarray, vectors: np.ndarray, progress: bool) -> No
             bar.update(done - bar.n)
             return True
 
-        ix.add(keys, vectors, progress=advance)
+        ix.add(keys, vectors, threads=threads, progress=advance)
         bar.update(len(keys) - bar.n)
 
 
@@ -168,6 +182,6 @@ def forget_all() -> None:
         _loaded.clear()
 
 
-__all__ = ["DamagedIndexError", "STALE_FILE_S", "add_vectors", "cleanup_folder", "delete_rows", "fetch_rows",
+__all__ = ["DamagedIndexError", "STALE_FILE_S", "add_threads", "add_vectors", "cleanup_folder", "delete_rows", "fetch_rows",
            "forget", "forget_all", "index_names", "insert_rows", "keys_of", "loaded", "new_file_rel", "new_usearch",
            "remember", "restore_usearch", "save_usearch", "usearch_class", "write_generation"]

@@ -23,7 +23,7 @@ from .distinct import OVERFETCH, distinct_positions
 from .embeddings import EmbeddingCache, built_weights, embed, normalize_rows, weights_version
 from .filtered import MetadataFilters
 from .params import filter_text, int_in_range, positive_int
-from .recall import RecallReport, measure_recall
+from .recall import MAX_TUNED_EXPANSION, RecallReport, check_target, measure_recall, tune_expansion
 from .results import SearchResults
 
 _QUERIES_KEPT = 256  # query vectors remembered per index: a widget re-searches as the user types
@@ -317,13 +317,28 @@ class VectorIndex(IndexChanges):
 
     # ---- recall self-check ---------------------------------------------------------------------
     def recall(self, sample: int = 1000, k: int = 10, *, expansion_search: Optional[int] = None,
-               seed: int = 0) -> RecallReport:
+               target: Optional[float] = None, max_expansion: int = MAX_TUNED_EXPANSION, seed: int = 0) -> RecallReport:
         """How often HNSW finds the true k nearest neighbours: stored vectors (sampled) as queries,
-        exact search as the truth. `expansion_search` (>= 1) tries another search breadth."""
+        exact search as the truth. `expansion_search` (>= 1) tries another search breadth.
+
+        `target=0.95` instead finds the smallest expansion_search (up to `max_expansion`) whose recall@k on the
+        sample reaches the target and stores it with the index, so later searches use it; a target that
+        cannot be reached stores nothing (one InputError)."""
+        if target is None:
+            with self._lock:
+                return measure_recall(self._ix, index=self.name, dtype=self.dtype,
+                                      current_expansion_search=self.expansion_search, sample=sample, k=k,
+                                      expansion_search=expansion_search, seed=seed)
+        check_target(target)
+        if expansion_search is not None:
+            raise InputError("give either target (to find and store an expansion_search) or expansion_search (to "
+                             "try one), not both")
         with self._lock:
-            return measure_recall(self._ix, index=self.name, dtype=self.dtype,
-                                  current_expansion_search=self.expansion_search, sample=sample, k=k,
-                                  expansion_search=expansion_search, seed=seed)
+            rep = tune_expansion(self._ix, index=self.name, dtype=self.dtype, target=target, sample=sample, k=k,
+                                 max_expansion=max_expansion, seed=seed)
+            self.expansion_search = rep.expansion_search
+        rep.stored = True
+        return rep
 
     # ---- results protocol --------------------------------------------------------------------------
     def info(self) -> Dict[str, Any]:
