@@ -18,10 +18,14 @@ from ..commands import arg, command
          arg("--question-field", default=None), arg("--reference-field", default=None),
          arg("--no-cache", action="store_true", help="regenerate even when a cached response exists"),
          arg("--seed", type=int, default=0),
+         arg("--workers", type=int, default=None,
+             help="generate on a Dask LocalCluster of N processes, examples sharded over them (answers as local)"),
+         arg("--scheduler", default=None, metavar="ADDR", help="generate on an existing Dask cluster, e.g. tcp://host:8786"),
          epilog="example: llmops compare --variant zero-shot:smollm2-135m-instruct --variant rag:smollm2-135m-instruct:pydoc:4")
 def _compare(ns, ctx):
     from ..evals.compare import compare
 
     return compare(ns.eval_set, ns.variants, ns.metrics, baseline=ns.baseline, limit=ns.limit,
                    max_new_tokens=ns.max_new_tokens, question_field=ns.question_field,
-                   reference_field=ns.reference_field, cache=not ns.no_cache, seed=ns.seed, progress=not ctx.quiet)
+                   reference_field=ns.reference_field, cache=not ns.no_cache, seed=ns.seed, progress=not ctx.quiet,
+                   workers=ns.workers, scheduler=ns.scheduler)

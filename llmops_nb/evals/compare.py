@@ -6,6 +6,7 @@ tracked run whose per-example table can be reloaded (`Comparison.load(run_id)`) 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..checks import whole_number
+from ..cluster import check_scheduler
 from ..config import progress_disabled
 from ..errors import InputError, LlmopsWarning, not_found
 from ..tracking.runs import start_run
@@ -176,14 +178,21 @@ def _log_tags(plan: _Plan, v: Variant) -> Dict[str, str]:
     return tags
 
 
-def _run_variant(plan: _Plan, v: Variant, *, max_new_tokens, seed, batch_size, cache, progress) -> List[dict]:
+def _run_variant(plan: _Plan, v: Variant, *, max_new_tokens, seed, batch_size, cache, progress,
+                 cluster: Optional["_Cluster"] = None) -> List[dict]:
     from ..models.generation import generate
     from ..models.loading import load_model
 
     lm = load_model(v.model)
     prompts, contexts, cites, scored = _prompts(plan, v, lm, seed)
-    gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
-                    progress=progress and not progress_disabled(), context=scored, tags=_log_tags(plan, v))
+    show = progress and not progress_disabled()
+    if cluster is not None:
+        gens = cluster.generate(v.model, prompts, context=scored, label=v.name, progress=show,
+                                options=dict(max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
+                                             cache=cache, tags=_log_tags(plan, v)))
+    else:
+        gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
+                        progress=show, context=scored, tags=_log_tags(plan, v))
     qf, rf = plan.question_field, plan.reference_field
     gold = plan.evidence.gold_ids if plan.evidence else [None] * len(plan.rows)
     return [{"variant": v.name, "example": str(row.get("id", i)), "question": row[qf], "reference": row[rf],
@@ -196,33 +205,78 @@ def compare(eval_set: Any = "pydoc-qa", variants: Sequence[Union[str, Variant]] 
             *, baseline: Optional[str] = None, few_shot_pool: Any = BUILTIN_POOL, question_field: Optional[str] = None,
             reference_field: Optional[str] = None, limit: Optional[int] = None, max_new_tokens: int = 64,
             batch_size: int = 48, seed: int = 0, cache: bool = True, name: Optional[str] = None,
-            progress: bool = True) -> Comparison:
+            progress: bool = True, workers: Optional[int] = None, scheduler: Optional[str] = None) -> Comparison:
     """Run every variant on every example of `eval_set` and score them side by side.
 
     variants: specs like "zero-shot:smollm2-135m-instruct", "few-shot:M:3", "rag:M:INDEX:4",
     "prompt:M:NAME@v2", "ft:MY_LORA", "ft:MY_LORA+rag:INDEX:4" (see evals.variants).
+    workers / scheduler: generate on a Dask LocalCluster of that many processes, or on the cluster at that
+    address, each variant's examples split into one contiguous shard per worker (answers identical to a local
+    run; see evals.sharded).
     """
     max_new_tokens = whole_number("max_new_tokens", max_new_tokens, minimum=1)
     batch_size = whole_number("batch_size", batch_size, minimum=1)
+    workers = whole_number("workers", workers, minimum=1, hint="Dask worker processes, e.g. 2") if workers is not None else None
+    scheduler = check_scheduler(scheduler) if scheduler else None
     plan = _plan(eval_set, variants, metrics, baseline=baseline, few_shot_pool=few_shot_pool,
                  question_field=question_field, reference_field=reference_field, limit=limit)
+    params = plan.params(max_new_tokens, seed)
+    if workers or scheduler:
+        params.update(workers=workers, scheduler=scheduler)
+    with _cluster(workers, scheduler) as cluster:
+        return _compare(plan, params, cluster, name=name, max_new_tokens=max_new_tokens, seed=seed,
+                        batch_size=batch_size, cache=cache, progress=progress)
+
+
+@dataclass
+class _Cluster:
+    """A Dask client for sharded generation, and where its workers find the workspace."""
+
+    client: Any
+    shards: int
+    workspace_path: str
+
+    def generate(self, model: str, prompts, *, context, options, label, progress) -> list:
+        from ..tracking.runs import active_run
+        from .sharded import generate_on_cluster
+
+        run = active_run()
+        return generate_on_cluster(self.client, model, prompts, context=context, options=options,
+                                   workspace_path=self.workspace_path, run_id=run.id if run else None,
+                                   shards=self.shards, label=label, progress=progress)
+
+
+@contextlib.contextmanager
+def _cluster(workers: Optional[int], scheduler: Optional[str]):
+    if not (workers or scheduler):
+        yield None
+        return
+    from ..cluster import cluster_workers, dask_client
+    from ..workspace import workspace
+
+    with dask_client(workers or 1, scheduler, preload=("llmops_nb.models.generation",)) as client:
+        yield _Cluster(client, workers if not scheduler else cluster_workers(client), str(workspace().path))
+
+
+def _compare(plan: _Plan, params: dict, cluster: Optional[_Cluster], *, name, max_new_tokens, seed, batch_size, cache,
+             progress) -> Comparison:
     t_start = time.time()
     per_example: List[dict] = []
-    with start_run(name or "compare", params=plan.params(max_new_tokens, seed), kind="compare") as run:
+    with start_run(name or "compare", params=params, kind="compare") as run:
         for v in plan.variants:
             per_example += _run_variant(plan, v, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
-                                        cache=cache, progress=progress)
+                                        cache=cache, progress=progress, cluster=cluster)
         _score(per_example, plan.metrics)
         notes = _score_evidence(per_example, plan)
-        comp = Comparison(per_example, plan.labels, plan.metrics, plan.baseline, plan.params(max_new_tokens, seed),
-                          run.id, time.time() - t_start, notes=notes)
+        comp = Comparison(per_example, plan.labels, plan.metrics, plan.baseline, params, run.id,
+                          time.time() - t_start, notes=notes)
         for spec, ms in comp.summary.items():
             for metric, (mean, lo, hi) in ms.items():
                 if not math.isnan(mean):
                     run.log_metric(f"{spec}/{metric}", mean)
         comp.save(run)
     for warning in comp.warnings:  # also in the result's text, HTML and JSON; said here for code that only keeps it
-        warnings.warn(warning, LlmopsWarning, stacklevel=2)
+        warnings.warn(warning, LlmopsWarning, stacklevel=3)
     return comp
 
 
