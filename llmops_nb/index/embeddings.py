@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -168,6 +168,15 @@ def _threads_for(n_texts: int):
         torch.set_num_threads(old)
 
 
+def slabs(embedder, hashes: Sequence[bytes], texts: Sequence[str]) -> List[Tuple[List[bytes], List[str]]]:
+    """How `embed` groups texts it has to embed: longest (in tokens) first, `_SLAB` texts a group, each group
+    encoded in one call and cached before the next. A group's vectors depend on its members (batches are formed
+    within it), so embedding the same groups elsewhere (a Dask worker) gives the same vectors."""
+    order = np.argsort(-_token_lengths(embedder, texts), kind="stable")
+    return [([hashes[j] for j in order[s:s + _SLAB]], [texts[j] for j in order[s:s + _SLAB]])
+            for s in range(0, len(order), _SLAB)]
+
+
 def normalize_rows(vecs: np.ndarray) -> np.ndarray:
     """Each row scaled to unit length (zero rows stay zero), as float32."""
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -204,19 +213,14 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     todo = [h for h in first if h not in vectors]
     st.embedded = len(todo)
     if todo:
-        todo_texts = [texts[first[h]] for h in todo]
-        order = np.argsort(-_token_lengths(emb, todo_texts), kind="stable")
         from ..progress import progress as progress_bar
 
         bar = progress_bar(total=len(todo), desc=f"embedding ({emb.name})", unit="text",
                    disable=not progress or progress_disabled() or len(todo) < 2 * batch_size)
         try:
-            for s in range(0, len(order), _SLAB):
-                idx = order[s:s + _SLAB]
-                slab = [todo_texts[j] for j in idx]
+            for slab_hashes, slab in slabs(emb, todo, [texts[first[h]] for h in todo]):
                 with _threads_for(len(slab)):
                     out = emb.encode(slab, batch_size=batch_size, normalize=False)
-                slab_hashes = [todo[j] for j in idx]
                 for h, v in zip(slab_hashes, out):
                     vectors[h] = v
                 if store is not None:
@@ -233,4 +237,4 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
 
 
 __all__ = ["EmbeddingCache", "EmbedStats", "built_weights", "cache_path", "embed", "model_key", "normalize_rows",
-           "text_hash", "weights_version"]
+           "slabs", "text_hash", "weights_version"]
