@@ -16,13 +16,16 @@ group("index", "build and inspect vector indexes")
          arg("--overlap", type=int, default=32, metavar="O", help="tokens shared by neighbouring chunks (default 32)"),
          arg("--dtype", default="f32", choices=["f32", "f16", "i8"], help="stored vector type (default f32)"),
          arg("--connectivity", type=int, default=16, help="HNSW graph degree (default 16)"),
+         arg("--expansion-add", type=int, default=128,
+             help="HNSW build breadth (default 128; 64 builds 1.6x faster with a sparser graph: then tune the search "
+                  "breadth with index recall I --target 0.95)"),
          arg("--expansion-search", type=int, default=64, help="HNSW search breadth (default 64)"))
 def _index_build(ns, ctx):
     from ..index.vector import build_index
 
     return build_index(ns.dataset, name=ns.name, model=ns.model, chunk_tokens=ns.chunk_tokens, overlap=ns.overlap,
-                       dtype=ns.dtype, connectivity=ns.connectivity, expansion_search=ns.expansion_search,
-                       progress=not ctx.quiet)
+                       dtype=ns.dtype, connectivity=ns.connectivity, expansion_add=ns.expansion_add,
+                       expansion_search=ns.expansion_search, progress=not ctx.quiet)
 
 
 @command("index list", "list the vector indexes in the workspace")

@@ -154,7 +154,9 @@ def tune_expansion(usearch_ix, *, index: str, dtype: str, target: float, sample:
         tried[es] = trial.run(es)
         return tried[es][0] >= target
 
-    lo, hi = 0, max(1, min(trial.k, max_expansion))
+    # usearch searches at least k wide whatever expansion_search says, so k is the narrowest worth storing
+    hi = max(1, min(trial.k, max_expansion))
+    lo = hi - 1
     while not meets(hi):
         if hi >= max_expansion:
             rec = tried[hi][0]
