@@ -1,6 +1,7 @@
 """The workspace's indexes by name: build (or atomically replace), load, list, drop, and search by name."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -9,6 +10,7 @@ from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
+from ..checks import whole_number
 from ..data.tracked import describe_source, step_run
 from ..display import ResultTable, fmt_time
 from ..errors import InputError, not_found
@@ -52,7 +54,8 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
                 chunk_tokens: int = DEFAULT_CHUNK_TOKENS, overlap: int = DEFAULT_OVERLAP, dtype: str = "f32",
                 connectivity: int = DEFAULT_CONNECTIVITY, expansion_add: int = DEFAULT_EXPANSION_ADD,
                 expansion_search: int = DEFAULT_EXPANSION_SEARCH, metric: str = "cos",
-                vectors: Optional[np.ndarray] = None, progress: bool = True) -> VectorIndex:
+                vectors: Optional[np.ndarray] = None, progress: bool = True, workers: Optional[int] = None,
+                scheduler: Optional[str] = None) -> VectorIndex:
     """Chunk, embed and index a dataset (name, `name@vN`, Dataset, DataFrame or list of dicts) as `name`.
 
     An existing index of that name is replaced (atomically) — embeddings come from the cache, so
@@ -60,10 +63,13 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
     skipped and counted. `vectors=` gives one precomputed vector per record instead (no chunking).
     Every argument is checked before the model loads or anything is embedded. The build is a tracked run of
     kind "index" (its settings, counts and seconds; a child of the run it happens in).
+    workers / scheduler: embed on a Dask LocalCluster of that many processes, or on the cluster at that address
+    (vectors identical to a local build; see index.distributed).
     """
     if name is not None:
         check_name("index", name)
     dtype = check_params(dtype, metric, connectivity, expansion_add, expansion_search)
+    workers, scheduler = _check_cluster(workers, scheduler, vectors is not None)
     if vectors is None:
         if not model:
             raise InputError("give a model to embed the text with (model='all-minilm-l6-v2'), or vectors=...")
@@ -83,11 +89,12 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
               "metric": metric, "connectivity": connectivity, "expansion_add": expansion_add,
               "expansion_search": expansion_search,
               **({"model": model, "chunk_tokens": chunk_tokens, "overlap": overlap} if vectors is None
-                 else {"model": "given vectors"})}
-    with step_run("index", name, params) as run:
+                 else {"model": "given vectors"}),
+              **({"workers": workers, "scheduler": scheduler} if workers or scheduler else {})}
+    with _cluster_embedding(workers, scheduler, progress) as pre_embed, step_run("index", name, params) as run:
         index = _build(name, recs, ds, emb, model=model, chunk_tokens=chunk_tokens, overlap=overlap, dtype=dtype,
                        connectivity=connectivity, expansion_add=expansion_add, expansion_search=expansion_search,
-                       metric=metric, vectors=vectors, progress=progress)
+                       metric=metric, vectors=vectors, progress=progress, pre_embed=pre_embed)
         stats = index.stats
         run.log_metrics({"records_in": stats.get("records_seen", len(index)), "records": index.n_records,
                          "chunks": index.n_chunks, "vectors": len(index), "skipped_empty": stats.get("skipped_empty", 0),
@@ -101,12 +108,39 @@ def build_index(dataset: Any, name: Optional[str] = None, *, model: Optional[str
     return index
 
 
+def _check_cluster(workers: Optional[int], scheduler: Optional[str], given_vectors: bool) -> tuple:
+    if workers is None and not scheduler:
+        return None, None
+    if given_vectors:
+        raise InputError("workers/scheduler spread the embedding of text over a Dask cluster; with vectors=... there "
+                         "is nothing to embed: leave them out")
+    from ..cluster import check_scheduler
+
+    workers = whole_number("workers", workers, minimum=1, hint="Dask worker processes, e.g. 2") if workers is not None else None
+    return workers, check_scheduler(scheduler) if scheduler else None
+
+
+@contextlib.contextmanager
+def _cluster_embedding(workers: Optional[int], scheduler: Optional[str], progress: bool):
+    """None without a cluster, else the `pre_embed` hook of `prepare` that embeds on it (started here, before the
+    build's run, so an unreachable scheduler leaves no run behind)."""
+    if not (workers or scheduler):
+        yield None
+        return
+    from ..cluster import dask_client
+    from .distributed import embed_on_cluster
+
+    path = str(workspace().path)
+    with dask_client(workers or 1, scheduler, preload=("sentence_transformers",)) as client:
+        yield lambda emb, texts: embed_on_cluster(client, emb, texts, workspace_path=path, progress=progress)
+
+
 def _build(name: str, recs, ds, emb, *, model: Optional[str], chunk_tokens: int, overlap: int, dtype: str,
            connectivity: int, expansion_add: int, expansion_search: int, metric: str, vectors: Optional[np.ndarray],
-           progress: bool) -> VectorIndex:
+           progress: bool, pre_embed=None) -> VectorIndex:
     """Chunk, embed, index and store (the work of build_index, once everything is checked)."""
     prep = prepare(recs, model=model, chunk_tokens=chunk_tokens, overlap=overlap, vectors=vectors, dim=None,
-                   progress=progress, where=ds.ref if ds is not None else "the records given")
+                   progress=progress, where=ds.ref if ds is not None else "the records given", pre_embed=pre_embed)
     if not prep.chunks:
         raise InputError(f"nothing to index: {prep.stats.records} records, {prep.stats.skipped_empty} with empty text"
                          "; check the dataset's text field")

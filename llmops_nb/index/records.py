@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -85,9 +85,11 @@ class _UniqueIds:
 
 
 def prepare(records: Iterable[dict], *, model: Optional[str], chunk_tokens: int, overlap: int,
-            vectors: Optional[np.ndarray], dim: Optional[int], progress: bool, where: str) -> Prepared:
+            vectors: Optional[np.ndarray], dim: Optional[int], progress: bool, where: str,
+            pre_embed: Optional[Callable[[Any, List[str]], int]] = None) -> Prepared:
     """Chunk and embed records, or take one given vector per record (unchunked) when `vectors` is given.
-    `dim` is the index's dimension when adding to one; `where` names the records in messages."""
+    `dim` is the index's dimension when adding to one; `where` names the records in messages. `pre_embed(emb,
+    texts)`, when given, fills the embedding cache first (on a Dask cluster) and returns how many it embedded."""
     out = Prepared()
     track = _UniqueIds(out, where)
     if vectors is not None:
@@ -110,7 +112,10 @@ def prepare(records: Iterable[dict], *, model: Optional[str], chunk_tokens: int,
     chunked = {rid for rid, *_ in out.chunks}
     out.records = [(rid, rec["text"], meta_json(rec)) for rid, rec in kept.items() if rid in chunked]
     out.embed_stats = EmbedStats()
+    elsewhere = pre_embed(emb, texts) if pre_embed is not None and texts else 0
     out.vectors = embed(texts, emb, progress=progress, stats=out.embed_stats)
+    out.embed_stats.embedded += elsewhere  # embedded on the cluster, then read here from the cache
+    out.embed_stats.cached -= elsewhere
     return out
 
 
