@@ -19,13 +19,17 @@ group("index", "build and inspect vector indexes")
          arg("--expansion-add", type=int, default=128,
              help="HNSW build breadth (default 128; 64 builds 1.6x faster with a sparser graph: then tune the search "
                   "breadth with index recall I --target 0.95)"),
-         arg("--expansion-search", type=int, default=64, help="HNSW search breadth (default 64)"))
+         arg("--expansion-search", type=int, default=64, help="HNSW search breadth (default 64)"),
+         arg("--workers", type=int, default=None,
+             help="embed on a Dask LocalCluster of N processes (vectors identical to a local build)"),
+         arg("--scheduler", default=None, metavar="ADDR", help="embed on an existing Dask cluster, e.g. tcp://host:8786"))
 def _index_build(ns, ctx):
     from ..index.vector import build_index
 
     return build_index(ns.dataset, name=ns.name, model=ns.model, chunk_tokens=ns.chunk_tokens, overlap=ns.overlap,
                        dtype=ns.dtype, connectivity=ns.connectivity, expansion_add=ns.expansion_add,
-                       expansion_search=ns.expansion_search, progress=not ctx.quiet)
+                       expansion_search=ns.expansion_search, progress=not ctx.quiet, workers=ns.workers,
+                       scheduler=ns.scheduler)
 
 
 @command("index list", "list the vector indexes in the workspace")

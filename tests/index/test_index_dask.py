@@ -58,3 +58,11 @@ def test_a_worker_that_keeps_failing_fails_the_build_and_leaves_no_index(ws, mon
     with pytest.raises(LlmopsError, match="embedding on the Dask cluster failed .*nothing was indexed"):
         L.build_index(recs, name="broken", workers=2, progress=False)
     assert "broken" not in L.indexes().names
+
+
+def test_index_build_cli_takes_workers_and_refuses_bad_ones(ws, run_cli):
+    L.load_dataset(_records(4, uuid.uuid4().hex), name="few")
+    p = run_cli("index", "build", "few", "--name", "few", "--workers", "0", check=2)
+    assert "workers must be" in p.stderr and "Traceback" not in p.stderr
+    p = run_cli("index", "build", "few", "--name", "few", "--workers", "2", "--json", "-q", check=0)
+    assert '"name": "few"' in p.stdout.replace("'", '"')
