@@ -36,8 +36,11 @@ def _embed_fn():
 # ---------------------------------------------------------------------------------------------
 # checks before any generation
 def _check_models(variants: List[Variant]) -> None:
+    from ..models.ct2_engine import check_engine
     from ..models.registry import models
 
+    for v in variants:  # the int8 engine without ctranslate2: one line with the pip command, before any generation
+        check_engine(v.engine or "torch")
     table = models()
     known = table.names
     for v in variants:
@@ -189,10 +192,10 @@ def _run_variant(plan: _Plan, v: Variant, *, max_new_tokens, seed, batch_size, c
     if cluster is not None:
         gens = cluster.generate(v.model, prompts, context=scored, label=v.name, progress=show,
                                 options=dict(max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
-                                             cache=cache, tags=_log_tags(plan, v)))
+                                             cache=cache, tags=_log_tags(plan, v), engine=v.engine or "torch"))
     else:
         gens = generate(lm, prompts, max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, cache=cache,
-                        progress=show, context=scored, tags=_log_tags(plan, v))
+                        progress=show, context=scored, tags=_log_tags(plan, v), engine=v.engine or "torch")
     qf, rf = plan.question_field, plan.reference_field
     gold = plan.evidence.gold_ids if plan.evidence else [None] * len(plan.rows)
     return [{"variant": v.name, "example": str(row.get("id", i)), "question": row[qf], "reference": row[rf],

@@ -15,6 +15,8 @@
   so the latencies of a batch add up to its wall time;
 - appends every generation (cached or not) to the `generations` table with the active run's id, the caller's
   retrieved context of that prompt (`context=`, ids with scores) and the call's `tags=` (response_cache.py);
+- engine="int8" runs a CTranslate2 int8 conversion of the model instead (ct2_engine.py): a quantized variant
+  with outputs of its own, cached apart from the model's (its cache key names the engine);
 - on out-of-memory halves the batch and retries (warning once); on Ctrl-C keeps what finished (cached and
   logged) and re-raises, so running the same call again resumes from the cache.
 """
@@ -28,6 +30,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 from ..checks import real_number, whole_number
 from ..config import progress_disabled
 from ..errors import InputError, LlmopsError
+from . import ct2_engine
 from .decoding import COMPACT_BELOW, PREFILL_TOKENS, blocked_vocab_head, eos_ids, forward_flags, is_oom, run_batch
 from .identity import GEN_VERSION, cache_key, folder_fingerprint, model_identity
 from .loading import LoadedModel, load_model, resolve_device
@@ -41,15 +44,17 @@ from .runtime import require_torch
 def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: int = 64,
              temperature: float = 0.0, seed: int = 0, batch_size: int = 48, cache: bool = True,
              progress: bool = True, device: str = "auto", chat: bool = False, context: Optional[Sequence[Any]] = None,
-             tags: Optional[Dict[str, Any]] = None) -> Generations:
+             tags: Optional[Dict[str, Any]] = None, engine: str = "torch") -> Generations:
     """Generate a completion for each (already rendered) prompt. See the module docstring for the details.
 
     model: a name (built-in, fine-tuned, local folder) or a LoadedModel. cache=False regenerates (and
     refreshes the cache) instead of reading it. chat=True first wraps each prompt as a user message through
     the model's chat template (for raw text, e.g. from the command line). context: for the log only, one entry
     per prompt, each None or the ids (or (id, score) pairs, or passages) retrieved for it. tags: a dict logged
-    with every generation of this call (traces(tags=...) finds them).
+    with every generation of this call (traces(tags=...) finds them). engine: "torch" (the model's weights as
+    loaded) or "int8" (a CTranslate2 int8 conversion, CPU: a quantized variant, not the same outputs).
     """
+    engine = ct2_engine.check_engine(engine)  # int8 without ctranslate2: one line, before anything runs
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     bad = [i for i, p in enumerate(prompts) if not isinstance(p, str)]
     if bad:
@@ -72,10 +77,11 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
     dev, dtype = (lm.device, lm.dtype) if lm is not None else resolve_device(device)
     params = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed if temperature > 0 else None}
     identity = model_identity(lm if lm is not None else model_name)
-    dtype_s = str(dtype).replace("torch.", "")
+    dtype_s = str(dtype).replace("torch.", "") if engine == "torch" else "ct2-int8-cpu"
     keys = [(cache_key(identity, dev, dtype_s, p, params) if identity else None) for p in prompts]
 
-    store = ResponseStore(model_name, identity, params, contexts, tags_s)
+    shown = model_name if engine == "torch" else f"{model_name}@{engine}"  # the log names the variant that ran
+    store = ResponseStore(shown, identity, params, contexts, tags_s)
     results = _from_cache(prompts, keys, store) if cache and identity else {}
     todo: Dict[str, List[int]] = {}  # identical prompts are generated once
     for i, p in enumerate(prompts):
@@ -83,11 +89,12 @@ def generate(model: Any, prompts: Union[str, Iterable[str]], *, max_new_tokens: 
             todo.setdefault(p, []).append(i)
     if todo:
         lm = lm or load_model(model_name, device=device)
-        batch = _Pending(lm, todo, keys, results, store)
+        batch = _Pending(lm, todo, keys, results, store, engine)
         batch.run(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed, batch_size=batch_size,
                   disable=not progress or progress_disabled())
     items = [results[i] for i in range(len(prompts))]
-    return Generations(items, model=model_name, params={**params, "batch_size": batch_size},
+    extra = {} if engine == "torch" else {"engine": engine}
+    return Generations(items, model=shown, params={**params, "batch_size": batch_size, **extra},
                        wall_s=time.perf_counter() - started)
 
 
@@ -109,8 +116,9 @@ class _Pending:
     """The prompts one `generate` call has to run: their tokens, and where each finished answer goes."""
 
     def __init__(self, lm, todo: Dict[str, List[int]], keys: List[Optional[str]], results: Dict[int, Generation],
-                 store: ResponseStore):
+                 store: ResponseStore, engine: str = "torch"):
         self.lm, self.todo, self.keys, self.results, self.store = lm, todo, keys, results, store
+        self.engine = engine
         self.unique = list(todo)
         tok = lm.tokenizer
         bos = getattr(tok, "bos_token", None)
@@ -126,15 +134,20 @@ class _Pending:
             raise InputError(f"the longest prompt has {longest} tokens; with max_new_tokens={max_new_tokens} it "
                              f"exceeds the model's {max_pos}-token window; shorten the prompt or lower max_new_tokens")
 
+    def seeds(self, seed: int) -> List[int]:
+        """One sampling seed per prompt, from (seed, prompt): a sample does not depend on its batch."""
+        return [int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8], "little") >> 1
+                for p in self.unique]
+
     def generators(self, temperature: float, seed: int) -> list:
-        """One sampling generator per prompt, seeded by (seed, prompt): a sample does not depend on its batch."""
-        if temperature <= 0:
+        """One sampling generator per prompt, seeded by seeds()."""
+        if temperature <= 0 or self.engine != "torch":
             return []
         torch = require_torch()
         gens = []
-        for p in self.unique:
+        for s in self.seeds(seed):
             g = torch.Generator(device=self.lm.device)
-            g.manual_seed(int.from_bytes(hashlib.sha256(f"{seed}\x00{p}".encode()).digest()[:8], "little") >> 1)
+            g.manual_seed(s)
             gens.append(g)
         return gens
 
@@ -159,9 +172,15 @@ class _Pending:
                     batch = queue.pop(0)
                     finished: Dict[int, Generation] = {}
                     try:
-                        run_batch(lm, [self.encoded[u] for u in batch], max_new_tokens=max_new_tokens,
-                                  temperature=temperature, generators=[gens[u] for u in batch] if gens else [],
-                                  eos=eos, on_done=self._on_done(batch, eos, finished), flags=flags)
+                        rows, on_done = [self.encoded[u] for u in batch], self._on_done(batch, eos, finished)
+                        if self.engine == "int8":
+                            seeds = self.seeds(seed)
+                            ct2_engine.run_batch(lm, rows, max_new_tokens=max_new_tokens, temperature=temperature,
+                                                 seeds=[seeds[u] for u in batch], eos=eos, on_done=on_done)
+                        else:
+                            run_batch(lm, rows, max_new_tokens=max_new_tokens, temperature=temperature,
+                                      generators=[gens[u] for u in batch] if gens else [], eos=eos,
+                                      on_done=on_done, flags=flags)
                     except RuntimeError as exc:  # torch's out-of-memory error is a RuntimeError
                         if not is_oom(exc):
                             raise

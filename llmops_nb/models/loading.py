@@ -84,7 +84,8 @@ class LoadedModel:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):
+def file_lock(path: Path):
+    """An exclusive lock file beside a cached folder, so one process builds it while the others wait."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -109,7 +110,7 @@ def _smollm2_folder() -> Path:
     target = model_cache_dir() / f"smollm2-135m-instruct-{key}"
     if (target / "config.json").exists():
         return target
-    with _file_lock(target.with_name(target.name + ".lock")):
+    with file_lock(target.with_name(target.name + ".lock")):
         recover_dir(target)  # a kill between atomic_dir's renames left the converted folder beside its place
         if (target / "config.json").exists():  # another process converted it while we waited
             return target
@@ -141,7 +142,7 @@ def tiny_gpt2_folder() -> Path:
     target = model_cache_dir() / "tiny-gpt2-v2"
     if (target / "config.json").exists():
         return target
-    with _file_lock(target.with_name(target.name + ".lock")):
+    with file_lock(target.with_name(target.name + ".lock")):
         recover_dir(target)
         if (target / "config.json").exists():
             return target
