@@ -1,7 +1,8 @@
 """Settings: built-in defaults < `[tool.llmops]` in the nearest pyproject.toml < environment variables.
 
 Environment: LLMOPS_HOME (workspace folder), LLMOPS_CACHE (shared cache for converted models and
-embeddings), LLMOPS_QUIET (no progress bars), LLMOPS_LOG_TEXT (full/redacted/none: the log's text). The magic's `%config LlmopsMagics.<name>` settings are
+embeddings), LLMOPS_QUIET (no progress bars), LLMOPS_LOG_TEXT (full/redacted/none: the log's text),
+LLMOPS_EMBED_BACKEND (torch/onnx/onnx-int8: what runs the embedder). The magic's `%config LlmopsMagics.<name>` settings are
 applied on top by the magic itself.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Settings:
     default_model: str = "smollm2-135m-instruct"
     default_embedder: str = "all-minilm-l6-v2"
     device: str = "auto"
+    embed_backend: str = "torch"  # what runs the embedder: torch, onnx (fp32) or onnx-int8 (index/onnx_embed.py)
     log_text: str = "full"  # what the generation/trace log keeps of prompts and outputs: full, redacted or none
     source: Dict[str, str] = field(default_factory=dict)  # setting -> where it came from
 
@@ -80,6 +82,7 @@ def load_settings(start: Optional[Path] = None) -> Settings:
         "cache": os.environ.get("LLMOPS_CACHE"),
         "quiet": os.environ.get("LLMOPS_QUIET"),
         "log_text": os.environ.get("LLMOPS_LOG_TEXT"),
+        "embed_backend": os.environ.get("LLMOPS_EMBED_BACKEND"),
     }
     for key, value in env.items():
         if value:

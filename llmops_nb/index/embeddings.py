@@ -9,10 +9,17 @@ ROWID table of 1.5 KB blobs is several times slower).
 
 Vectors are cached as the model returns them (float32) and normalized on the way out, so a cached
 vector is bit-identical to a freshly computed one.
+
+What runs the embedder is the `embed_backend` setting (torch, onnx or onnx-int8; LLMOPS_EMBED_BACKEND or
+`[tool.llmops]`), or the backend an object passed in is pinned to. The backend is part of `model_key` (torch keys
+keep their old spelling, the others end in `-onnx`/`-onnx-int8`), so vectors of different backends never share a
+cache, and an index's stored key says which backend its queries must use (`backend_of_key`, `pinned_backend`).
 """
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import copy
 import hashlib
 import os
 import re
@@ -24,30 +31,87 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..config import progress_disabled
-from ..errors import InputError
-from ..models.loading import load_embedder
+from ..config import load_settings, progress_disabled
+from ..errors import InputError, did_you_mean
+from ..models.loading import embedder_folder, load_embedder
 from ..workspace import select_in, transaction, workspace
 from ..workspace.db import open_cache_db
 from .chunking import fast_backend
+from .onnx_embed import OnnxEmbedder
 
 CACHE_VERSION = 1
 _SLAB = 1024  # texts embedded between cache writes: an interrupted run keeps what it finished
 _conns: Dict[str, sqlite3.Connection] = {}
 _conns_lock = threading.Lock()
+EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")
+_pinned: contextvars.ContextVar = contextvars.ContextVar("llmops_embed_backend", default=None)
+_onnx_embedders: Dict[tuple, OnnxEmbedder] = {}
 
 
 def text_hash(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:16]
 
 
-def model_key(embedder) -> str:
-    """Folder name identifying the model's outputs: its name plus what changes them (dim, window, and for a
-    registered fine-tune the content hash of its weights, so one trained again under the same name never reads
-    the vectors of its old weights)."""
+def model_key(embedder, backend: Optional[str] = None) -> str:
+    """Folder name identifying the model's outputs: its name plus what changes them (dim, window, the backend when
+    not torch, and for a registered fine-tune the content hash of its weights, so one trained again under the same
+    name never reads the vectors of its old weights). The backend is the one given, else the one the embedder is
+    pinned to, else the current setting."""
     weights = weights_version(embedder)
     tag = f"-w{weights}" if weights else ""
-    return f"{_slug(str(embedder.name))}{tag}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}"
+    backend = check_backend(backend or getattr(embedder, "backend", None) or current_backend())
+    suffix = "" if backend == "torch" else f"-{backend}"
+    return f"{_slug(str(embedder.name))}{tag}-d{embedder.dim}-t{embedder.max_seq_length}-v{CACHE_VERSION}{suffix}"
+
+
+def check_backend(value) -> str:
+    backend = str(value or "").strip().lower()
+    if backend not in EMBED_BACKENDS:
+        raise InputError(f"unknown embed_backend '{value}'{did_you_mean(str(value), EMBED_BACKENDS)}; use one of "
+                         f"{', '.join(EMBED_BACKENDS)} (LLMOPS_EMBED_BACKEND or embed_backend in [tool.llmops])")
+    return backend
+
+
+def current_backend() -> str:
+    """The backend `embed` uses for a model given by name: the one pinned here (an index's own), else the setting."""
+    return _pinned.get() or check_backend(load_settings().embed_backend)
+
+
+@contextlib.contextmanager
+def pinned_backend(backend: Optional[str]):
+    """Within the block, embedding runs on `backend` whatever the setting says (an index adds and searches with the
+    backend it was built with). None leaves the setting in charge."""
+    token = _pinned.set(check_backend(backend) if backend else None)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+def backend_of_key(key) -> Optional[str]:
+    """The backend a stored `model_key` was made with (torch for keys without a backend suffix); None if unreadable."""
+    m = re.search(r"-v\d+(?:-(onnx(?:-int8)?))?$", key) if isinstance(key, str) else None
+    return (m.group(1) or "torch") if m else None
+
+
+def resolve_embedder(model="all-minilm-l6-v2", backend: Optional[str] = None):
+    """The embedder `embed` runs: a name (or an embedder object) on `backend`, else on the backend the object is
+    pinned to, else on the current one. The result carries `.backend`."""
+    own = None if isinstance(model, str) else getattr(model, "backend", None)
+    backend = check_backend(backend) if backend else (own or current_backend())
+    if own == backend:
+        return model
+    name = model if isinstance(model, str) else model.name
+    if backend == "torch":
+        emb = model if not isinstance(model, str) and own is None else load_embedder(name)
+        pinned = copy.copy(emb)  # shares the model; the shared object itself stays unpinned
+        pinned.backend = "torch"
+        return pinned
+    folder, version = embedder_folder(name)
+    key = (name, str(folder), version, backend)
+    if key not in _onnx_embedders:
+        _onnx_embedders[key] = OnnxEmbedder(name, folder, version, backend)
+    return _onnx_embedders[key]
 
 
 def weights_version(embedder_or_version) -> str:
@@ -66,7 +130,7 @@ def built_weights(stats: dict, name: str) -> Optional[str]:
     key, slug = stats.get("model_key"), _slug(str(name))
     if not isinstance(key, str) or not key.startswith(slug):
         return None  # e.g. a local folder's key resolved from another working directory
-    m = re.fullmatch(r"(?:-w([A-Za-z0-9]{1,16}))?-d\d+-t\d+-v\d+", key[len(slug):])
+    m = re.fullmatch(r"(?:-w([A-Za-z0-9]{1,16}))?-d\d+-t\d+-v\d+(?:-onnx(?:-int8)?)?", key[len(slug):])
     return (m.group(1) or "") if m else None
 
 
@@ -142,6 +206,8 @@ last_stats = EmbedStats()
 
 
 def _token_lengths(embedder, texts: Sequence[str]) -> np.ndarray:
+    if isinstance(embedder, OnnxEmbedder):
+        return embedder.token_lengths(texts)
     backend = fast_backend(embedder.tokenizer)
     if backend is not None:
         return np.array([len(e.ids) for e in backend.encode_batch(list(texts), add_special_tokens=False)])
@@ -149,10 +215,11 @@ def _token_lengths(embedder, texts: Sequence[str]) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _threads_for(n_texts: int):
+def _threads_for(n_texts: int, embedder=None):
     """One torch thread for a handful of texts (a search query): with two, a tiny input waits at the thread
-    pool's barrier whenever the other core is busy, and small inputs gain nothing from a second thread."""
-    if n_texts > 4:
+    pool's barrier whenever the other core is busy, and small inputs gain nothing from a second thread.
+    (ONNX Runtime sessions choose their own threads.)"""
+    if n_texts > 4 or isinstance(embedder, OnnxEmbedder):
         yield
         return
     import torch
@@ -185,8 +252,12 @@ def normalize_rows(vecs: np.ndarray) -> np.ndarray:
 
 
 def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: bool = True, batch_size: int = 32,
-          normalize: bool = True, progress: bool = True, stats: Optional[EmbedStats] = None) -> np.ndarray:
+          normalize: bool = True, progress: bool = True, stats: Optional[EmbedStats] = None,
+          backend: Optional[str] = None) -> np.ndarray:
     """Embed texts as a float32 array (n, dim), L2-normalized by default.
+
+    `model` is a name or an embedder; `backend` (torch, onnx, onnx-int8) overrides the `embed_backend` setting
+    (see `resolve_embedder`).
 
     Texts already in the cache are not embedded again; repeated texts are embedded once. What is
     embedded is sorted by token length first, so batches carry little padding.
@@ -197,7 +268,7 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise InputError(f"text {i} is a {type(t).__name__}, not a string; pass strings to embed()")
-    emb = load_embedder(model)
+    emb = resolve_embedder(model, backend)
     st = stats if stats is not None else EmbedStats()
     st.texts = len(texts)
     if not texts:
@@ -215,11 +286,11 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     if todo:
         from ..progress import progress as progress_bar
 
-        bar = progress_bar(total=len(todo), desc=f"embedding ({emb.name})", unit="text",
+        bar = progress_bar(total=len(todo), desc=f"embedding ({emb.name}, {emb.backend})", unit="text",
                    disable=not progress or progress_disabled() or len(todo) < 2 * batch_size)
         try:
             for slab_hashes, slab in slabs(emb, todo, [texts[first[h]] for h in todo]):
-                with _threads_for(len(slab)):
+                with _threads_for(len(slab), emb):
                     out = emb.encode(slab, batch_size=batch_size, normalize=False)
                 for h, v in zip(slab_hashes, out):
                     vectors[h] = v

@@ -14,13 +14,22 @@ import numpy as np
 
 from ..display import fmt_time, html_kv, jsonable
 from ..errors import InputError, LlmopsError, not_found
-from ..models.loading import embedder_folder, load_embedder
+from ..models.loading import embedder_folder
 from ..models.registry import BUILTINS
 from ..workspace import workspace
 from . import storage
 from .changes import IndexChanges
 from .distinct import OVERFETCH, distinct_positions
-from .embeddings import EmbeddingCache, built_weights, embed, normalize_rows, weights_version
+from .embeddings import (
+    EmbeddingCache,
+    backend_of_key,
+    built_weights,
+    embed,
+    normalize_rows,
+    pinned_backend,
+    resolve_embedder,
+    weights_version,
+)
 from .filtered import MetadataFilters
 from .params import filter_text, int_in_range, positive_int
 from .recall import MAX_TUNED_EXPANSION, RecallReport, check_target, measure_recall, tune_expansion
@@ -127,13 +136,22 @@ class VectorIndex(IndexChanges):
                              f"model='{self.model}'))")
 
     @property
+    def embed_backend(self) -> Optional[str]:
+        """The backend (torch, onnx, onnx-int8) the index was built with, read from its stored embedding cache key;
+        its queries and additions use it whatever the current `embed_backend` setting, so vector spaces never mix.
+        None for an index of given vectors."""
+        if not self.model:
+            return None
+        return backend_of_key(self.stats.get("model_key")) or "torch"  # indexes stored before the key: torch
+
+    @property
     def embedder(self):
         self.check_embedder()
         if self._embedder is None:
             if not self.model:
                 raise InputError(f"index '{self.name}' was built from given vectors without a model; "
                                  "search it with a vector, or rebuild it with model=...")
-            emb = load_embedder(self.model)
+            emb = resolve_embedder(self.model, self.embed_backend)
             if emb.dim != self.dim:
                 raise LlmopsError(f"index '{self.name}' holds {self.dim}-d vectors but {self.model} now gives "
                                   f"{emb.dim}-d ones; rebuild the index with build_index(...)")
@@ -177,7 +195,8 @@ class VectorIndex(IndexChanges):
     def _change(self, records: Any, *, vectors, replace: bool, progress: bool):
         if vectors is None:
             self.check_embedder()  # new weights' vectors beside the old ones would make a mixed index
-        return super()._change(records, vectors=vectors, replace=replace, progress=progress)
+        with pinned_backend(self.embed_backend if vectors is None else None):  # the build's backend, not the setting
+            return super()._change(records, vectors=vectors, replace=replace, progress=progress)
 
     # ---- queries --------------------------------------------------------------------------------
     def _text_vector(self, text: str) -> np.ndarray:
