@@ -223,7 +223,10 @@ def _open(ort, path: Path, threads: int):
 
 
 def default_threads() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    """ORT intra-op threads for a batch. On a 2-core machine one: measured here (benchmarks/results.md, embedding),
+    one thread beat two by 1.2-1.4x for both int8 and fp32, the second thread waiting on a core other jobs hold."""
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else min(4, cores // 2)
 
 
 class OnnxEmbedder:
