@@ -13,19 +13,19 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from ..errors import LlmopsError
-from .embeddings import EmbeddingCache, slabs, text_hash
+from .embeddings import EmbeddingCache, resolve_embedder, slabs, text_hash
 
 
-def embed_group(workspace_path: str, model: str, texts: List[str], batch_size: int) -> np.ndarray:
+def embed_group(workspace_path: str, model: str, texts: List[str], batch_size: int, backend: str) -> np.ndarray:
     """Executed in a Dask worker (importable, so spawned workers find it): one group's raw (unnormalized)
-    vectors, as `embed` computes them."""
+    vectors, as `embed` computes them on `backend`."""
     os.environ["LLMOPS_HOME"] = workspace_path
     os.environ.setdefault("LLMOPS_QUIET", "1")
-    from ..models.loading import load_embedder
     from ..workspace import reset_workspace
 
     reset_workspace()
-    return np.asarray(load_embedder(model).encode(texts, batch_size=batch_size, normalize=False), dtype=np.float32)
+    emb = resolve_embedder(model, backend)
+    return np.asarray(emb.encode(texts, batch_size=batch_size, normalize=False), dtype=np.float32)
 
 
 def embed_on_cluster(client, embedder, texts: Sequence[str], *, workspace_path: str, batch_size: int = 32,
@@ -35,6 +35,7 @@ def embed_on_cluster(client, embedder, texts: Sequence[str], *, workspace_path: 
 
     from ..progress import progress as progress_bar
 
+    embedder = resolve_embedder(embedder)  # on the backend a local embed() would use (the setting, or pinned)
     hashes = [text_hash(t) for t in texts]
     first: Dict[bytes, int] = {}
     for i, h in enumerate(hashes):
@@ -45,7 +46,8 @@ def embed_on_cluster(client, embedder, texts: Sequence[str], *, workspace_path: 
     if not todo:
         return 0
     groups = slabs(embedder, todo, [texts[first[h]] for h in todo])
-    futures = {client.submit(embed_group, workspace_path, embedder.name, g, batch_size, pure=False, retries=1): i
+    futures = {client.submit(embed_group, workspace_path, embedder.name, g, batch_size, embedder.backend,
+                             pure=False, retries=1): i
                for i, (_, g) in enumerate(groups)}
     done = 0
     with progress_bar(total=len(todo), desc=f"embedding ({embedder.name}) on the Dask cluster", unit="text",

@@ -54,7 +54,8 @@ def test_a_worker_that_keeps_failing_fails_the_build_and_leaves_no_index(ws, mon
     import llmops_nb.index.distributed as dist
 
     real = dist.embed_group
-    monkeypatch.setattr(dist, "embed_group", lambda path, model, texts, bs: real(path, "no-such-embedder", texts, bs))
+    monkeypatch.setattr(dist, "embed_group",
+                        lambda path, model, texts, bs, backend: real(path, "no-such-embedder", texts, bs, backend))
     with pytest.raises(LlmopsError, match="embedding on the Dask cluster failed .*nothing was indexed"):
         L.build_index(recs, name="broken", workers=2, progress=False)
     assert "broken" not in L.indexes().names
