@@ -59,6 +59,8 @@ class LlmopsMagics(Magics):
     log_text = Unicode(None, allow_none=True, help="What the generation/trace log keeps of prompts and outputs: "
                        "full, redacted (PII removed before writing) or none (sets LLMOPS_LOG_TEXT).").tag(config=True)
     max_rows = Int(50, help="Rows shown in result tables.").tag(config=True)
+    embed_backend = Unicode(None, allow_none=True, help="What runs the embedder for new indexes and embed(): torch, "
+                            "onnx or onnx-int8 (sets LLMOPS_EMBED_BACKEND; an index keeps its own).").tag(config=True)
 
     @observe("workspace")
     def _workspace_changed(self, change):
@@ -83,6 +85,15 @@ class LlmopsMagics(Magics):
             os.environ["LLMOPS_LOG_TEXT"] = value
         else:
             os.environ.pop("LLMOPS_LOG_TEXT", None)
+
+    @observe("embed_backend")
+    def _embed_backend_changed(self, change):
+        from .index.embeddings import check_backend
+
+        if change["new"]:
+            os.environ["LLMOPS_EMBED_BACKEND"] = check_backend(change["new"])
+        else:
+            os.environ.pop("LLMOPS_EMBED_BACKEND", None)
 
     @no_var_expand
     @line_cell_magic

@@ -167,3 +167,17 @@ def test_index_keeps_the_backend_it_was_built_with(ws, monkeypatch):
     ix_q = L.load_index("by-int8")
     assert ix_q.embed_backend == "onnx-int8"
     assert np.allclose(ix_q.search(query, k=3).scores[0], ix_q.search(int8_vec, k=3).scores[0], atol=1e-5)
+
+
+def test_magic_config_sets_the_backend(ipy, monkeypatch):
+    from llmops_nb.index.embeddings import current_backend
+
+    monkeypatch.delenv("LLMOPS_EMBED_BACKEND", raising=False)
+    ipy.run("%config LlmopsMagics.embed_backend = 'onnx-int8'")
+    try:
+        assert current_backend() == "onnx-int8"
+        ipy.run("%config LlmopsMagics.embed_backend = 'onx'")  # %config reports the one-line error, changes nothing
+        assert current_backend() == "onnx-int8"
+    finally:
+        ipy.run("%config LlmopsMagics.embed_backend = None")
+    assert current_backend() == "torch"
