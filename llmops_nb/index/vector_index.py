@@ -19,7 +19,7 @@ from ..models.registry import BUILTINS
 from ..workspace import workspace
 from . import storage
 from .changes import IndexChanges
-from .distinct import OVERFETCH, distinct_positions
+from .distinct import OVERFETCH, distinct_hits
 from .embeddings import (
     EmbeddingCache,
     backend_of_key,
@@ -290,16 +290,9 @@ class VectorIndex(IndexChanges):
                              elapsed_ms=(time.perf_counter() - t0) * 1e3)
 
     def _distinct(self, keys, scores, k: int, note: str) -> tuple:
-        """The first k hits whose texts are not near-identical to a better one, and a note of what collapsed."""
-        keys = np.asarray(keys).tolist()
-        if not keys:
-            return keys, scores, note
-        rows = storage.fetch_rows(self._wsobj.db, self.id, keys)
-        pos, collapsed = distinct_positions([rows[key][4] if key in rows else "" for key in keys], k)
-        if collapsed:
-            extra = f"{collapsed} near-identical passage{'s' if collapsed > 1 else ''} collapsed"
-            note = f"{note}; {extra}" if note else extra
-        return [keys[i] for i in pos], np.asarray(scores)[pos], note
+        """The first k hits whose texts are not near-identical to a better one (the more specific source's copy
+        first, distinct.py), and a note of what collapsed."""
+        return distinct_hits(self._wsobj.db, self.id, keys, scores, k, note)
 
     def _fetch(self, keys: List[int]) -> List[dict]:
         rows = storage.fetch_rows(self._wsobj.db, self.id, keys)
