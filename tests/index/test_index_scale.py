@@ -51,9 +51,12 @@ def test_batched_threaded_build_matches_a_sequential_build_and_exact_search(ws):
     n, k = 600, 10
     x = unit(n, dim=32, seed=1)
     q = unit(40, dim=32, seed=2)
-    ix = build_index(recs(n), name="batched", vectors=x, model=None, expansion_search=256, progress=False)
+    # a graph as good as a small corpus allows (build breadth >= its size), so HNSW answers exactly and any
+    # difference would be the build path's, not a rare miss of a multi-threaded (nondeterministic) insert order
+    ix = build_index(recs(n), name="batched", vectors=x, model=None, connectivity=32, expansion_add=n,
+                     expansion_search=n, progress=False)
     assert storage.add_threads() >= 1
-    seq = Index(ndim=32, metric="cos", dtype="f32", connectivity=16, expansion_add=128, expansion_search=256)
+    seq = Index(ndim=32, metric="cos", dtype="f32", connectivity=32, expansion_add=n, expansion_search=n)
     for i in range(n):  # the slow path: one vector per call, one thread
         seq.add(i, x[i], threads=1)
     for v in q:
@@ -61,8 +64,11 @@ def test_batched_threaded_build_matches_a_sequential_build_and_exact_search(ws):
         exact = [f"r{i}" for i in np.argsort(-scores, kind="stable")[:k]]
         ours = ix.search(v, k=k, distinct=False)
         theirs = [f"r{int(key)}" for key in seq.search(v, k, threads=1).keys]
-        assert ours.ids == theirs == exact  # random vectors: no ties in the top 10
-        np.testing.assert_allclose(ours.scores, np.sort(scores)[::-1][:k], atol=1e-5)
+        top = np.sort(scores)[::-1][:k]
+        np.testing.assert_allclose(ours.scores, top, atol=1e-5)  # the same neighbours, in order, up to ties
+        tied = {i for i in range(k) if (i and top[i - 1] - top[i] < 1e-5) or (i + 1 < k and top[i] - top[i + 1] < 1e-5)}
+        assert [a for i, a in enumerate(ours.ids) if i not in tied] == [e for i, e in enumerate(exact) if i not in tied]
+        assert [a for i, a in enumerate(theirs) if i not in tied] == [e for i, e in enumerate(exact) if i not in tied]
 
 
 def test_add_vectors_one_thread_or_many_finds_the_exact_neighbours(ws):
@@ -70,7 +76,7 @@ def test_add_vectors_one_thread_or_many_finds_the_exact_neighbours(ws):
     keys = np.arange(400, dtype=np.uint64)
     exact = [list(np.argsort(-(x @ v), kind="stable")[:5]) for v in x[:30]]
     for threads in (1, 2):
-        ix = Index(ndim=32, metric="cos", dtype="f32", expansion_search=400)
+        ix = Index(ndim=32, metric="cos", dtype="f32", connectivity=32, expansion_add=400, expansion_search=400)
         storage.add_vectors(ix, keys, x, progress=False, threads=threads)
         assert len(ix) == 400
         assert [[int(k) for k in ix.search(v, 5, threads=1).keys] for v in x[:30]] == exact
