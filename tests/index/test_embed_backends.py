@@ -181,3 +181,14 @@ def test_magic_config_sets_the_backend(ipy, monkeypatch):
     finally:
         ipy.run("%config LlmopsMagics.embed_backend = None")
     assert current_backend() == "torch"
+
+
+def test_onnxruntime_imports_after_usearch():
+    # an index is loaded (usearch) before a query is embedded on the onnx backend; onnxruntime 1.23-1.32 segfaulted
+    # on import in that order, so the ml extra keeps it below 1.23
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", "import usearch.index, onnxruntime; print(onnxruntime.__version__)"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"importing onnxruntime after usearch crashed (exit {p.returncode}): {p.stderr[-500:]}"
