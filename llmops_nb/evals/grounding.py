@@ -190,10 +190,11 @@ def _variants(specs: Sequence[str], labels: Sequence[str]) -> Dict[str, Variant]
 
 
 def twin_of(v: Variant, parsed: Dict[str, Variant]) -> Optional[str]:
-    """The label of the same model asked the same way without retrieval (zero-shot for rag:), if compared."""
+    """The label of the same model (on the same engine) asked the same way without retrieval (zero-shot for rag:),
+    if compared."""
     want = ("zero-shot", v.model, 0, None) if v.kind == "rag" else (v.kind, v.model, v.shots, v.prompt)
     for label, u in parsed.items():
-        if not u.uses_retrieval and (u.kind, u.model, u.shots, u.prompt) == want:
+        if not u.uses_retrieval and (u.kind, u.model, u.shots, u.prompt) == want and u.engine == v.engine:
             return label
     return None
 
