@@ -286,7 +286,7 @@ def embed(texts: Union[str, Iterable[str]], model="all-minilm-l6-v2", *, cache: 
     if todo:
         from ..progress import progress as progress_bar
 
-        bar = progress_bar(total=len(todo), desc=f"embedding ({emb.name}, {emb.backend})", unit="text",
+        bar = progress_bar(total=len(todo), desc=f"embedding ({emb.name}" + (")" if emb.backend == "torch" else f", {emb.backend})"), unit="text",
                    disable=not progress or progress_disabled() or len(todo) < 2 * batch_size)
         try:
             for slab_hashes, slab in slabs(emb, todo, [texts[first[h]] for h in todo]):
