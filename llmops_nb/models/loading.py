@@ -193,8 +193,8 @@ def load_model(name: str = "smollm2-135m-instruct", *, device: str = "auto", fre
     """
     if isinstance(name, LoadedModel):
         return name
-    embedder = "an embedder" if getattr(BUILTINS.get(name), "kind", "") == "embedding" else \
-        "a fine-tuned embedder" if isinstance(lookup_registered_embedder(name), RegisteredEmbedder) else ""
+    embedder = "" if not isinstance(name, str) else "an embedder" if getattr(BUILTINS.get(name), "kind", "") == \
+        "embedding" else "a fine-tuned embedder" if isinstance(lookup_registered_embedder(name), RegisteredEmbedder) else ""
     if embedder:
         raise InputError(f"'{name}' is {embedder}, not a language model; use it with "
                          f"load_embedder('{name}') or build_index(..., model='{name}')")
