@@ -40,6 +40,7 @@ class Comparison:
     notes: List[str] = field(default_factory=list)  # how the comparison was measured: evidence source, gaps
     summary: Dict[str, Dict[str, tuple]] = field(init=False)
     paired: Dict[str, Dict[str, Any]] = field(init=False)
+    _grounding: Optional[Grounding] = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.summary = self._summarize()
@@ -169,8 +170,10 @@ class Comparison:
         """Hallucination of every variant with paired tests (RAG vs the baseline, vs the same model without
         retrieval and vs each fine-tune), and per RAG variant: the gap on the primary metric split into retrieval
         misses and hits, citations of [n] and abstentions."""
-        return grounding(self.rows, self.variants, self.params.get("variants") or self.variants, self.baseline,
-                         self.primary_metric)
+        if self._grounding is None:  # bootstrap tests: computed once, then shared by the text, HTML and JSON views
+            self._grounding = grounding(self.rows, self.variants, self.params.get("variants") or self.variants,
+                                        self.baseline, self.primary_metric)
+        return self._grounding
 
     @property
     def _grounded(self) -> bool:
