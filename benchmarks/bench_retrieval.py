@@ -269,8 +269,8 @@ def _collapse(specific: bool):
 
     saved = VectorIndex.__dict__["_distinct"]
 
-    def _distinct(self, keys, scores, k, note):
-        return distinct_hits(self._wsobj.db, self.id, keys, scores, k, note, specific=specific)
+    def _distinct(self, keys, scores, k, note, read=None):
+        return distinct_hits(self._wsobj.db, self.id, keys, scores, k, note, specific=specific, rows_out=read)
 
     VectorIndex._distinct = _distinct
     try:

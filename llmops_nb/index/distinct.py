@@ -111,15 +111,18 @@ class _Hit:
 
 
 def distinct_hits(db, index_id: int, keys: Sequence[int], scores: Sequence[float], k: int, note: str = "", *,
-                  specific: bool = True) -> Tuple[list, np.ndarray, str]:
+                  specific: bool = True, rows_out: Optional[dict] = None) -> Tuple[list, np.ndarray, str]:
     """The first k of a search's hits (keys and scores, best first) that are not near-identical to a better one,
     preferring the more specific source (module docstring), and the note with what collapsed added.
-    `specific=False` keeps the better-ranked copy."""
+    `specific=False` keeps the better-ranked copy. `rows_out` receives the rows read (storage.fetch_rows), so
+    the caller need not read them again."""
     keys = np.asarray(keys).tolist()
     scores = np.asarray(scores, dtype=np.float64)
     if not keys:
         return keys, scores, note
     rows = storage.fetch_rows(db, index_id, keys)
+    if rows_out is not None:
+        rows_out.update(rows)
     texts = [rows[key][4] if key in rows else "" for key in keys]
     if not specific:
         pos, collapsed = distinct_positions(texts, k)

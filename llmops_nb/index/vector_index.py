@@ -3,6 +3,7 @@ and reading records live here; add/upsert/delete in `changes`, metadata filters 
 check in `recall`, files and rows in `storage`."""
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -283,19 +284,22 @@ class VectorIndex(IndexChanges):
             raise storage.DamagedIndexError(f"index '{self.name}': its file {self.path} holds damaged vectors (a "
                                             f"search scored NaN); rebuild it with {self.rebuild_command}")
         scores = self._scores(dists)
+        read: Dict[int, tuple] = {}
         if distinct:
-            keys, scores, note = self._distinct(keys, scores, wanted, note)
-        return SearchResults(index=self.name, query=text, keys=keys, scores=scores, fetch=self._fetch,
+            keys, scores, note = self._distinct(keys, scores, wanted, note, read)
+        return SearchResults(index=self.name, query=text, keys=keys, scores=scores,
+                             fetch=functools.partial(self._fetch, read=read),
                              k=wanted, where=where or None, exact=exact, note=note, method=method,
                              elapsed_ms=(time.perf_counter() - t0) * 1e3)
 
-    def _distinct(self, keys, scores, k: int, note: str) -> tuple:
+    def _distinct(self, keys, scores, k: int, note: str, read: Optional[dict] = None) -> tuple:
         """The first k hits whose texts are not near-identical to a better one (the more specific source's copy
-        first, distinct.py), and a note of what collapsed."""
-        return distinct_hits(self._wsobj.db, self.id, keys, scores, k, note)
+        first, distinct.py), and a note of what collapsed; `read` gets the rows it read."""
+        return distinct_hits(self._wsobj.db, self.id, keys, scores, k, note, rows_out=read)
 
-    def _fetch(self, keys: List[int]) -> List[dict]:
-        rows = storage.fetch_rows(self._wsobj.db, self.id, keys)
+    def _fetch(self, keys: List[int], read: Optional[dict] = None) -> List[dict]:
+        """The hits' rows: those the search already read (`read`), else from the workspace."""
+        rows = read if read and all(k in read for k in keys) else storage.fetch_rows(self._wsobj.db, self.id, keys)
         missing = [k for k in keys if k not in rows]
         if missing:
             raise LlmopsError(f"index '{self.name}' changed since this search (key {missing[0]} is gone); search again")

@@ -21,6 +21,7 @@ from .runtime import require_torch
 # On CPU the output projection runs in blocks of this many vocabulary rows: the same numbers, better cache use
 # than one big matmul for small batches.
 HEAD_BLOCK = 1024
+MAX_HEAD_ROWS = 64  # above this a decode step's rows are a real matmul and the plain projection is as fast
 MIN_SHARED = 8  # tokens: below this a separate prefix pass costs more than it saves
 # Prefill runs in chunks of about this many (padded) tokens: on CPU a bigger forward pads more rows to the
 # longest and runs no faster per token. Decoding then runs all the batch's rows at once, where wider matmuls pay.
@@ -71,22 +72,27 @@ def is_oom(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def blocked_vocab_head(model, device: str):
-    """On CPU at one thread, run the output projection in row blocks: same numbers, better cache use for small
-    batches (SmolLM2's 49k x 576 head, 16 rows: 22.7 vs 26.7 ms). With more threads every block is an OpenMP
-    fork/join, and on a shared machine each one waits for a descheduled partner thread: measured at 2 threads
-    with load ~3, 76 vs 42 ms (16 rows) and 104 vs 25 ms (4 rows), so there the one big matmul runs."""
+    """On CPU, a cheaper output projection for the few rows a decode step has: the same products, laid out so the
+    49k x 576 weight is read once without repacking. At one thread, row blocks (SmolLM2, 16 rows: 22.7 vs 26.7 ms);
+    with more threads, one `W @ x.T` (2 threads: 4 rows 4.9 vs 16.8 ms, 16 rows 15.9 vs 19.5 ms), since blocks would
+    each be an OpenMP fork/join waiting on a descheduled partner thread. Figures in benchmarks/results.md."""
     torch = require_torch()
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    if (not device.startswith("cpu") or torch.get_num_threads() > 1 or not isinstance(head, torch.nn.Linear)
+    if (not device.startswith("cpu") or not isinstance(head, torch.nn.Linear)
             or head.weight.shape[0] <= 2 * HEAD_BLOCK or "forward" in head.__dict__):
         yield
         return
     F = torch.nn.functional
+    threaded = torch.get_num_threads() > 1
 
     def forward(self, x):
         w, b = self.weight, self.bias
-        if x.numel() // x.shape[-1] < 4:  # one to three rows: the single matmul is faster
+        rows = x.numel() // x.shape[-1]
+        if rows < 2 or rows > MAX_HEAD_ROWS or (rows < 4 and not threaded):
             return F.linear(x, w, b)
+        if threaded:
+            out = torch.mm(w, x.reshape(rows, x.shape[-1]).t()).t().reshape(*x.shape[:-1], w.shape[0])
+            return out if b is None else out + b
         return torch.cat([F.linear(x, w[i:i + HEAD_BLOCK], None if b is None else b[i:i + HEAD_BLOCK])
                           for i in range(0, w.shape[0], HEAD_BLOCK)], dim=-1)
 
