@@ -223,10 +223,17 @@ def _open(ort, path: Path, threads: int):
 
 
 def default_threads() -> int:
-    """ORT intra-op threads for a batch. On a 2-core machine one: measured here (benchmarks/results.md, embedding),
-    one thread beat two by 1.2-1.4x for both int8 and fp32, the second thread waiting on a core other jobs hold."""
+    """ORT intra-op threads for a batch: the cores other jobs leave free, by the 1-minute load average (this
+    process counts in it while it works). Measured on 2 cores (benchmarks/results.md, embedding): idle, two
+    threads beat one by ~1.9x; at load 8, one beat two by 1.2-1.4x, the second thread waiting on a core other
+    jobs hold. Bigger machines use at most half their cores, up to 4."""
     cores = os.cpu_count() or 1
-    return 1 if cores <= 2 else min(4, cores // 2)
+    cap = cores if cores <= 2 else min(4, cores // 2)
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform
+        load = 0.0
+    return max(1, min(cap, int(cores + 1.5 - load)))
 
 
 class OnnxEmbedder:

@@ -192,3 +192,18 @@ def test_onnxruntime_imports_after_usearch():
     p = subprocess.run([sys.executable, "-c", "import usearch.index, onnxruntime; print(onnxruntime.__version__)"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, f"importing onnxruntime after usearch crashed (exit {p.returncode}): {p.stderr[-500:]}"
+
+
+def test_onnx_threads_follow_the_cores_other_jobs_leave_free(monkeypatch):
+    from llmops_nb.index import onnx_embed
+
+    def machine(cores, load):
+        monkeypatch.setattr(onnx_embed.os, "cpu_count", lambda: cores)
+        monkeypatch.setattr(onnx_embed.os, "getloadavg", lambda: (load, load, load))
+        return onnx_embed.default_threads()
+
+    assert machine(2, 0.0) == 2  # idle: both cores
+    assert machine(2, 1.0) == 2  # this process alone on the machine
+    assert machine(2, 8.0) == 1  # shared: a second thread would wait on a core other jobs hold
+    assert machine(16, 0.5) == 4  # big machines: half the cores, at most 4
+    assert machine(1, 0.0) == 1
