@@ -128,7 +128,8 @@ def distinct_hits(db, index_id: int, keys: Sequence[int], scores: Sequence[float
         pos, collapsed = distinct_positions(texts, k)
         return [keys[i] for i in pos], scores[pos], _noted(note, collapsed, 0)
     records = [rows[key][0] if key in rows else None for key in keys]
-    texts_of = _Records(db, index_id, [r for r in records if r is not None])
+    whole = {row[0]: (1, key) for key, row in rows.items() if row[1] == 0 and row[2] == 0 and row[3] == row[6]}
+    texts_of = _Records(db, index_id, [r for r in records if r is not None], whole)
     size_of = [texts_of.size(r) for r in records]
     grams: Dict[int, Set[tuple]] = {}
     slots, _ = _slots(texts, k, THRESHOLD, size_of, grams)
@@ -183,12 +184,22 @@ class _Records:
     """How many chunks each record a search found has (its size) and, read when asked, its text's 3-gram hashes
     (cached across searches; a record re-indexed by add/upsert gets new chunk keys, so it is read again)."""
 
-    def __init__(self, db, index_id: int, records: Sequence[str]):
+    def __init__(self, db, index_id: int, records: Sequence[str], whole: Optional[Dict[str, tuple]] = None):
+        """`whole`: record -> (1, its key) for records whose first chunk is their whole text (no query for them)."""
         sql = ("SELECT record_id, count(*), min(key) FROM index_chunks WHERE index_id=? AND record_id IN ({ids}) "
                "GROUP BY record_id")
         self.db, self.index_id = db, index_id
-        self.found = {rid: (n, first) for rid, n, first in select_in(db, sql, sorted(set(records)), (index_id,))}
-        self.place = (db.execute("PRAGMA database_list").fetchone()[2], index_id)
+        self.found = dict(whole or {})
+        rest = sorted(set(records) - set(self.found))
+        self.found.update((rid, (n, first)) for rid, n, first in select_in(db, sql, rest, (index_id,)))
+        self._place: Optional[tuple] = None
+
+    @property
+    def place(self) -> tuple:
+        """(database file, index id): which workspace's record a cached 3-gram set belongs to."""
+        if self._place is None:
+            self._place = (self.db.execute("PRAGMA database_list").fetchone()[2], self.index_id)
+        return self._place
 
     def size(self, record: Optional[str]) -> float:
         got = self.found.get(record) if record is not None else None

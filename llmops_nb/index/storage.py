@@ -119,12 +119,12 @@ def cleanup_folder(folder: Path, keep: Path) -> None:
 
 # ---- rows ----------------------------------------------------------------------------------------------
 _FETCH_SQL = ('SELECT c.key, c.record_id, c.chunk, c.start, c."end", substr(r.text, c.start + 1, c."end" - c.start), '
-              "r.meta FROM index_chunks c JOIN index_records r ON r.index_id = c.index_id AND r.record_id = c.record_id "
+              "r.meta, length(r.text) FROM index_chunks c JOIN index_records r ON r.index_id = c.index_id AND r.record_id = c.record_id "
               "WHERE c.index_id = ? AND c.key IN ({ids})")
 
 
 def fetch_rows(db, index_id: int, keys: Sequence[int]) -> Dict[int, Tuple[Any, ...]]:
-    """key -> (record id, chunk, start, end, chunk text, meta json) for the keys still in the index."""
+    """key -> (record id, chunk, start, end, chunk text, meta json, record length) for the keys still in the index."""
     return {row[0]: tuple(row[1:]) for row in select_in(db, _FETCH_SQL, list(keys), (index_id,))}
 
 

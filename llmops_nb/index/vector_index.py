@@ -305,7 +305,7 @@ class VectorIndex(IndexChanges):
             raise LlmopsError(f"index '{self.name}' changed since this search (key {missing[0]} is gone); search again")
         return [{"id": rid, "chunk": chunk, "start": start, "end": end, "text": text,
                  "metadata": {} if meta == "{}" else json.loads(meta)}
-                for rid, chunk, start, end, text, meta in (rows[k] for k in keys)]
+                for rid, chunk, start, end, text, meta, _ in (rows[k] for k in keys)]
 
     @property
     def columns(self) -> List[str]:
