@@ -59,6 +59,18 @@ def main(argv=None) -> int:
     return 0
 
 
+def _cpu() -> str:
+    """The CPU model and its widest vector instructions: results differ several-fold between the machines here."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "cpu unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{name} ({isa})" if name else isa
+
+
 def _write(sections, quick):
     """Replace the sections just measured in results.md, keep the others."""
     existing = {}
@@ -70,7 +82,7 @@ def _write(sections, quick):
                 existing[current] = []
             elif current:
                 existing[current].append(line)
-    stamp = f"_{dt.date.today()} · {platform.machine()} · {os.cpu_count()} cores · python {platform.python_version()}" \
+    stamp = f"_{dt.date.today()} · {platform.machine()} · {_cpu()} · {os.cpu_count()} cores · python {platform.python_version()}" \
             f"{' · quick sizes' if quick else ''}_"
     for name, doc, text in sections:
         existing[name] = ["", doc, "", stamp, "", text, ""]

@@ -3,8 +3,9 @@
 The token prefix all prompts of a batch share (chat template, system prompt, instructions, few-shot examples)
 runs once and its cache is copied to every row; the rest is prefilled in chunks of ~PREFILL_TOKENS and decoded
 as one batch, in a cache allocated once (kv_cache.py); finished rows are dropped once a quarter of the batch
-has finished, so it shrinks as answers end; and on CPU the vocabulary projection runs in row blocks. Greedy
-decoding gives the tokens a per-example `model.generate` loop gives (a test compares them token for token).
+has finished, so it shrinks as answers end; on CPU the vocabulary projection runs in row blocks, and Llama-family
+decode steps skip the transformers module stack (lean_decode.py). Greedy decoding gives the tokens a per-example
+`model.generate` loop gives (a test compares them token for token).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional
 
 from .kv_cache import new_cache, takes_reserved_layers
+from .lean_decode import lean_step
 from .runtime import require_torch
 
 # On CPU the output projection runs in blocks of this many vocabulary rows: the same numbers, better cache use
@@ -41,16 +43,19 @@ class ForwardFlags:
     keep: bool  # forward takes logits_to_keep (only the last position's logits are computed)
     batch_repeat: bool  # a prefix cache can be repeated for every row (shared prompt prefix)
     chunk: bool  # prefill chunks can be merged into one decode cache (reserved cache layers)
+    step: Optional[Callable] = None  # a decode step without the module stack (lean_decode.py), where it applies
 
 
-def forward_flags(model) -> ForwardFlags:
+def forward_flags(model, device: str = "cpu") -> ForwardFlags:
+    """What `model` takes; call it with the model in the mode it will decode in (eval)."""
     from transformers import DynamicCache
 
+    chunk = takes_reserved_layers(model)
     params = inspect.signature(model.forward).parameters
     return ForwardFlags(cache_kw="cache" if "cache" in params else "past_key_values",
                         keep="logits_to_keep" in params,
                         batch_repeat=hasattr(DynamicCache, "batch_repeat_interleave"),
-                        chunk=takes_reserved_layers(model))
+                        chunk=chunk, step=lean_step(model) if chunk and device.startswith("cpu") else None)
 
 
 def eos_ids(lm) -> List[int]:
@@ -268,8 +273,12 @@ def _decode(model, cache, nxt, mask, last_pos, latency: List[float], *, pick, eo
         mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
         last_pos = last_pos + 1
         t = time.perf_counter()
-        out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None], **kw)
-        nxt = pick(out.logits[:, -1, :], live)
+        if flags.step is not None:
+            logits = flags.step(nxt, mask, last_pos, cache)
+        else:
+            out = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None], **kw)
+            logits = out.logits[:, -1, :]
+        nxt = pick(logits, live)
         spent = time.perf_counter() - t
         for k in live:
             if not done[k]:

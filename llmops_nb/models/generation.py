@@ -22,6 +22,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import warnings
@@ -159,15 +160,18 @@ class _Pending:
         lm = self.lm
         order = sorted(range(len(self.unique)), key=lambda u: -len(self.encoded[u]))  # longest first: OOM shows at once
         gens = self.generators(temperature, seed)
-        eos, flags = eos_ids(lm), forward_flags(lm.model)
         was_training = lm.model.training
         lm.model.eval()
+        eos, flags = eos_ids(lm), forward_flags(lm.model, lm.device)
         self.bar = progress_bar(total=len(self.unique), desc=f"generate {lm.name}", unit="prompt", disable=disable, leave=False)
         self.done_tokens, self.t_start = 0, time.perf_counter()
         queue = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         warned = False
         try:
-            with torch.inference_mode(), blocked_vocab_head(lm.model, lm.device):
+            with contextlib.ExitStack() as stack:
+                stack.enter_context(torch.inference_mode())
+                stack.enter_context(blocked_vocab_head(lm.model, lm.device))
+                ct2 = stack.enter_context(ct2_engine.loaded(lm)) if self.engine == "int8" else None
                 while queue:
                     batch = queue.pop(0)
                     finished: Dict[int, Generation] = {}
@@ -175,8 +179,9 @@ class _Pending:
                         rows, on_done = [self.encoded[u] for u in batch], self._on_done(batch, eos, finished)
                         if self.engine == "int8":
                             seeds = self.seeds(seed)
-                            ct2_engine.run_batch(lm, rows, max_new_tokens=max_new_tokens, temperature=temperature,
-                                                 seeds=[seeds[u] for u in batch], eos=eos, on_done=on_done)
+                            ct2_engine.run_batch(lm, ct2, rows, max_new_tokens=max_new_tokens,
+                                                 temperature=temperature, seeds=[seeds[u] for u in batch], eos=eos,
+                                                 on_done=on_done)
                         else:
                             run_batch(lm, rows, max_new_tokens=max_new_tokens, temperature=temperature,
                                       generators=[gens[u] for u in batch] if gens else [], eos=eos,
