@@ -82,8 +82,8 @@ def _write(sections, quick):
                 existing[current] = []
             elif current:
                 existing[current].append(line)
-    stamp = f"_{dt.date.today()} · {platform.machine()} · {_cpu()} · {os.cpu_count()} cores · python {platform.python_version()}" \
-            f"{' · quick sizes' if quick else ''}_"
+    stamp = f"_{dt.date.today()} · {platform.machine()} · {_cpu()} · {os.cpu_count()} cores · " \
+            f"python {platform.python_version()}{' · quick sizes' if quick else ''}_"
     for name, doc, text in sections:
         existing[name] = ["", doc, "", stamp, "", text, ""]
     out = ["# Benchmark results", "", "Each row runs ours and the named baseline in one process on the same data; "

@@ -22,7 +22,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 import warnings
@@ -168,10 +167,8 @@ class _Pending:
         queue = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         warned = False
         try:
-            with contextlib.ExitStack() as stack:
-                stack.enter_context(torch.inference_mode())
-                stack.enter_context(blocked_vocab_head(lm.model, lm.device))
-                ct2 = stack.enter_context(ct2_engine.loaded(lm)) if self.engine == "int8" else None
+            ct2 = ct2_engine.generator(lm) if self.engine == "int8" else None  # released when this call returns
+            with torch.inference_mode(), blocked_vocab_head(lm.model, lm.device):
                 while queue:
                     batch = queue.pop(0)
                     finished: Dict[int, Generation] = {}

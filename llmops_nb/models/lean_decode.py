@@ -3,9 +3,9 @@
 Through `model(...)` a decode step also builds an attention mask, threads keyword arguments through decorators
 and makes ~250 module calls: at batch 16 on 2 CPU cores ~3-4 ms of a ~68 ms step (the rest is the matrix
 products, which read all the weights every step). This runs the same tensor operations in
-the same order (the RMSNorm formula, transformers' own rotary function, the grouped-query attention layout its SDPA
-path uses for one query token, the model's own Linear modules) straight over the weights and the KV cache, so its
-logits are the ones `model(...)` gives; a test compares them. It is used only where the model is exactly a
+the same order (the model's own norm, MLP and Linear forwards, transformers' rotary function, the grouped-query
+attention layout its SDPA path uses for one query token) straight over the weights and the KV cache, so its logits
+are the ones `model(...)` gives; a test compares them. It is used only where the model is exactly a
 transformers Llama decoder in eval mode with SDPA attention, default rotary embeddings and no hooks; anything
 else (other architectures, PEFT wrappers, hooks, training) decodes through `model(...)`.
 """
@@ -55,11 +55,6 @@ def lean_step(model) -> Optional[Callable]:
     base = model.model
     layers = list(base.layers)[: model.config.num_hidden_layers]
 
-    def norm(module, x):
-        x32 = x.to(torch.float32)
-        var = x32.pow(2).mean(-1, keepdim=True)
-        return module.weight * (x32 * torch.rsqrt(var + module.variance_epsilon)).to(x.dtype)
-
     def attention(attn, h, cos, sin, mask, cache_layer):
         b = h.shape[0]
         shape = (b, 1, -1, attn.head_dim)
@@ -81,11 +76,9 @@ def lean_step(model) -> Optional[Callable]:
         cos, sin = base.rotary_emb.forward(x, positions[:, None])
         keep = mask.bool()[:, None, None, :]
         for layer, cache_layer in zip(layers, cache.layers):
-            x = x + attention(layer.self_attn, norm(layer.input_layernorm, x), cos, sin, keep, cache_layer)
-            mlp = layer.mlp
-            h = norm(layer.post_attention_layernorm, x)
-            x = x + mlp.down_proj.forward(mlp.act_fn(mlp.gate_proj.forward(h)) * mlp.up_proj.forward(h))
-        return model.lm_head.forward(norm(base.norm, x))[:, -1, :]
+            x = x + attention(layer.self_attn, layer.input_layernorm.forward(x), cos, sin, keep, cache_layer)
+            x = x + layer.mlp.forward(layer.post_attention_layernorm.forward(x))
+        return model.lm_head.forward(base.norm.forward(x))[:, -1, :]
 
     return step
 
